@@ -1,0 +1,79 @@
+/* Debug keys: one character on the console shows a piece of the hypervisor's state, as Xen's do. */
+#include <vesta/apic.h>
+#include <vesta/console.h>
+#include <vesta/mm.h>
+#include <vesta/percpu.h>
+#include <vesta/setup.h>
+#include <vesta/timer.h>
+#include <vesta/traps.h>
+
+static struct {
+    debugkey_fn fn;
+    const char *desc;
+} keys[256];
+
+void register_debugkey(unsigned char key, debugkey_fn fn, const char *desc)
+{
+    keys[key].fn = fn;
+    keys[key].desc = desc;
+}
+
+void handle_debugkey(unsigned char key)
+{
+    if (keys[key].fn)
+        keys[key].fn(key);
+    else if (key >= ' ' && key < 0x7f)
+        printk("'%c' pressed: no such debug key ('h' lists them)", key);
+}
+
+static void key_help(unsigned char k)
+{
+    printk("Debug keys:");
+    for (unsigned int c = 0; c < 256; c++)
+        if (keys[c].fn)
+            printk("  %c: %s", c, keys[c].desc);
+}
+
+static void key_memory(unsigned char k) { memory_dump(); }
+
+static void key_cpus(unsigned char k)
+{
+    printk("CPUs: %u online of %u possible (%s)", nr_cpus_online, nr_cpus_possible, cpu_brand);
+    for (unsigned int c = 0; c < MAX_CPUS; c++) {
+        struct percpu *pc = percpu[c];
+        if (pc)
+            printk("  CPU%u: APIC ID %u, %s, %lu interrupts, %lu IPIs, %lu idle halts", c, pc->apic_id,
+                   pc->online ? "online" : "offline", pc->irq_count, pc->ipi_count, pc->idle_halts);
+    }
+}
+
+static void key_timers(unsigned char k) { timers_dump(); }
+
+static void key_interrupts(unsigned char k)
+{
+    irq_vectors_dump();
+    ioapic_dump();
+}
+
+static void key_reboot(unsigned char k)
+{
+    printk("Reboot requested from the console");
+    machine_restart();
+}
+
+static void key_crash(unsigned char k)
+{
+    printk("Crash requested from the console ('C')");
+    panic("debug key 'C'");
+}
+
+void debugkeys_init(void)
+{
+    register_debugkey('h', key_help, "show this list of debug keys");
+    register_debugkey('m', key_memory, "memory: free pages per order, heap");
+    register_debugkey('c', key_cpus, "CPUs: state, interrupt and IPI counts");
+    register_debugkey('t', key_timers, "pending soft timers on each CPU");
+    register_debugkey('i', key_interrupts, "interrupt vectors and IO-APIC routing");
+    register_debugkey('R', key_reboot, "reboot the machine");
+    register_debugkey('C', key_crash, "crash the hypervisor on purpose (tests the fault report)");
+}

@@ -1,0 +1,106 @@
+/* Per-CPU soft timers. Each CPU keeps its pending timers in a list sorted by deadline and arms its local APIC
+ * one-shot for the head; the timer interrupt runs every expired callback (interrupts off, on the timer's CPU)
+ * and re-arms. Timers for another CPU are queued there and that CPU is poked with an IPI to re-arm. */
+#include <vesta/apic.h>
+#include <vesta/lib.h>
+#include <vesta/percpu.h>
+#include <vesta/setup.h>
+#include <vesta/timer.h>
+
+void timer_init(struct timer *t, void (*fn)(void *), void *data, const char *name, unsigned int cpu)
+{
+    memset(t, 0, sizeof(*t));
+    t->fn = fn;
+    t->data = data;
+    t->name = name;
+    t->cpu = cpu;
+}
+
+static void dequeue(struct timer_queue *q, struct timer *t)
+{
+    for (struct timer **pp = &q->head; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    t->active = false;
+}
+
+void timer_set(struct timer *t, uint64_t expires)
+{
+    struct timer_queue *q = &percpu[t->cpu]->timers;
+    unsigned long f = spin_lock_irqsave(&q->lock);
+    if (t->active)
+        dequeue(q, t);
+    t->expires = expires;
+    struct timer **pp = &q->head;
+    while (*pp && (*pp)->expires <= expires)
+        pp = &(*pp)->next;
+    t->next = *pp;
+    *pp = t;
+    t->active = true;
+    bool new_head = q->head == t;
+    spin_unlock_irqrestore(&q->lock, f);
+    if (new_head) {
+        if (t->cpu == smp_processor_id())
+            timers_reprogram();
+        else
+            smp_send_event_check(t->cpu);
+    }
+}
+
+void timer_stop(struct timer *t)
+{
+    struct timer_queue *q = &percpu[t->cpu]->timers;
+    unsigned long f = spin_lock_irqsave(&q->lock);
+    if (t->active)
+        dequeue(q, t);
+    spin_unlock_irqrestore(&q->lock, f);
+}
+
+void timers_reprogram(void)
+{
+    struct timer_queue *q = &this_cpu()->timers;
+    unsigned long f = spin_lock_irqsave(&q->lock);
+    if (q->head) {
+        uint64_t now = now_ns();
+        apic_timer_oneshot(q->head->expires > now ? q->head->expires - now : 0);
+    }
+    spin_unlock_irqrestore(&q->lock, f);
+}
+
+void timers_run(void)
+{
+    struct timer_queue *q = &this_cpu()->timers;
+    unsigned long f = spin_lock_irqsave(&q->lock);
+    while (q->head && q->head->expires <= now_ns()) {
+        struct timer *t = q->head;
+        q->head = t->next;
+        t->active = false;
+        q->fired++;
+        /* The callback may re-arm its own timer, so it runs without the queue lock. */
+        spin_unlock(&q->lock);
+        t->fn(t->data);
+        spin_lock(&q->lock);
+    }
+    spin_unlock_irqrestore(&q->lock, f);
+    timers_reprogram();
+}
+
+void timers_dump(void)
+{
+    uint64_t now = now_ns();
+    printk("Timers (now %lu.%06lu s since boot):", now / 1000000000, (now / 1000) % 1000000);
+    for (unsigned int c = 0; c < MAX_CPUS; c++) {
+        struct percpu *pc = percpu[c];
+        if (!pc || !pc->online)
+            continue;
+        unsigned long f = spin_lock_irqsave(&pc->timers.lock);
+        printk("  CPU%u: %lu fired", c, pc->timers.fired);
+        for (struct timer *t = pc->timers.head; t; t = t->next) {
+            long long d = (long long)(t->expires - now);
+            printk("    %-20s in %lld us", t->name, d / 1000);
+        }
+        spin_unlock_irqrestore(&pc->timers.lock, f);
+    }
+}

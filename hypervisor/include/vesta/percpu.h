@@ -1,0 +1,63 @@
+/* Per-CPU state.
+ *
+ * Every CPU's stack block is STACK_SIZE aligned and ends with its struct cpu_info, so the running CPU is found
+ * from %rsp alone. struct percpu holds the rest of a CPU's state; percpu[] is indexed by Vesta's logical CPU
+ * number (0 = the boot CPU), which is not the APIC ID. */
+#ifndef VESTA_PERCPU_H
+#define VESTA_PERCPU_H
+
+#include <vesta/layout.h>
+#include <vesta/spinlock.h>
+#include <vesta/timer.h>
+
+#define MAX_CPUS 256
+
+struct tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __packed;
+
+struct cpu_info {
+    unsigned int cpu;
+    unsigned int pad;
+    struct percpu *pc;
+    uint64_t reserved[2];
+};
+
+struct percpu {
+    unsigned int cpu;
+    uint32_t apic_id;
+    bool online;
+    bool in_fault;
+    void *stack;             /* base of the STACK_SIZE block */
+    uint64_t *gdt;           /* hypervisor-reserved GDT entries */
+    struct tss64 *tss;
+    struct timer_queue timers;
+    uint64_t irq_count;
+    uint64_t ipi_count;
+    uint64_t idle_halts;
+    volatile uint32_t softirq_pending;
+    char brand[8];
+};
+
+extern struct percpu *percpu[MAX_CPUS];
+extern unsigned int nr_cpus_online;
+extern unsigned int nr_cpus_possible;
+
+static inline struct cpu_info *get_cpu_info(void)
+{
+    unsigned long sp;
+    __asm__("mov %%rsp, %0" : "=r"(sp));
+    return (struct cpu_info *)((sp | (STACK_SIZE - 1)) + 1 - sizeof(struct cpu_info));
+}
+static inline unsigned int smp_processor_id(void) { return get_cpu_info()->cpu; }
+static inline struct percpu *this_cpu(void) { return get_cpu_info()->pc; }
+
+#define SOFTIRQ_TIMER 0
+
+#endif

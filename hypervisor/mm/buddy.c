@@ -1,0 +1,169 @@
+/* Binary buddy allocator over the frame table. See vesta/buddy.h for the representation. */
+#include "vesta/buddy.h"
+#include "vesta/errno.h"
+
+void buddy_init(struct buddy *b, struct frame *table, uint64_t nr_frames)
+{
+    frame_table_init(table, nr_frames);
+    b->table = table;
+    b->nr_frames = nr_frames > FRAME_NIL ? FRAME_NIL : nr_frames;
+    b->free_frames = 0;
+    for (unsigned o = 0; o <= BUDDY_MAX_ORDER; o++)
+        frame_list_init(&b->free[o]);
+}
+
+static bool is_free_head(const struct buddy *b, uint64_t mfn, unsigned order)
+{
+    const struct frame *f = &b->table[mfn];
+    return (f->count_info & FRAME_C_FREE) && f->flags_or_order == order;
+}
+
+static void mark_free(struct buddy *b, uint64_t mfn, unsigned order)
+{
+    uint64_t n = 1ULL << order;
+    for (uint64_t i = 0; i < n; i++) {
+        struct frame *f = &b->table[mfn + i];
+        f->count_info = FRAME_C_FREE;
+        f->type_info = 0;
+        f->owner = FRAME_OWNER_NONE;
+        f->flags_or_order = FRAME_ORDER_NONE;
+    }
+}
+
+static void mark_allocated(struct buddy *b, uint64_t mfn, unsigned order)
+{
+    uint64_t n = 1ULL << order;
+    for (uint64_t i = 0; i < n; i++) {
+        struct frame *f = &b->table[mfn + i];
+        f->count_info = 0;
+        f->type_info = 0;
+        f->owner = FRAME_OWNER_NONE;
+        f->flags_or_order = 0;
+    }
+}
+
+/* Inserts an already-marked free block, merging it with its buddy for as long as the buddy is free and whole. */
+static void insert_block(struct buddy *b, uint64_t mfn, unsigned order)
+{
+    b->free_frames += 1ULL << order;
+    while (order < BUDDY_MAX_ORDER) {
+        uint64_t buddy = mfn ^ (1ULL << order);
+        if (buddy + (1ULL << order) > b->nr_frames || !is_free_head(b, buddy, order))
+            break;
+        frame_list_remove(b->table, &b->free[order], (uint32_t)buddy);
+        b->table[buddy].flags_or_order = FRAME_ORDER_NONE;
+        b->table[mfn].flags_or_order = FRAME_ORDER_NONE;
+        if (buddy < mfn)
+            mfn = buddy;
+        order++;
+    }
+    b->table[mfn].flags_or_order = order;
+    frame_list_add_head(b->table, &b->free[order], (uint32_t)mfn);
+}
+
+static unsigned largest_order(uint64_t mfn, uint64_t count)
+{
+    unsigned order = 0;
+    while (order < BUDDY_MAX_ORDER && !(mfn & (1ULL << order)) && (2ULL << order) <= count)
+        order++;
+    return order;
+}
+
+static void add_run(struct buddy *b, uint64_t mfn, uint64_t count)
+{
+    while (count) {
+        unsigned order = largest_order(mfn, count);
+        mark_free(b, mfn, order);
+        insert_block(b, mfn, order);
+        mfn += 1ULL << order;
+        count -= 1ULL << order;
+    }
+}
+
+uint64_t buddy_add_range(struct buddy *b, uint64_t mfn, uint64_t count)
+{
+    if (mfn >= b->nr_frames)
+        return 0;
+    if (count > b->nr_frames - mfn)
+        count = b->nr_frames - mfn;
+
+    uint64_t added = 0, end = mfn + count;
+    while (mfn < end) {
+        if (b->table[mfn].count_info & FRAME_C_FREE) {
+            mfn++;
+            continue;
+        }
+        uint64_t run = mfn;
+        while (run < end && !(b->table[run].count_info & FRAME_C_FREE))
+            run++;
+        add_run(b, mfn, run - mfn);
+        added += run - mfn;
+        mfn = run;
+    }
+    return added;
+}
+
+/* Takes block [mfn, 2^from) off its list and keeps its lowest 2^order frames, returning the upper halves. */
+static int64_t take_block(struct buddy *b, uint64_t mfn, unsigned from, unsigned order)
+{
+    frame_list_remove(b->table, &b->free[from], (uint32_t)mfn);
+    b->free_frames -= 1ULL << from;
+    while (from > order) {
+        from--;
+        uint64_t upper = mfn + (1ULL << from);
+        b->table[upper].flags_or_order = from;
+        frame_list_add_head(b->table, &b->free[from], (uint32_t)upper);
+        b->free_frames += 1ULL << from;
+    }
+    mark_allocated(b, mfn, order);
+    return (int64_t)mfn;
+}
+
+int64_t buddy_alloc(struct buddy *b, unsigned order)
+{
+    if (order > BUDDY_MAX_ORDER)
+        return -1;
+    for (unsigned o = order; o <= BUDDY_MAX_ORDER; o++) {
+        if (!frame_list_empty(&b->free[o]))
+            return take_block(b, b->free[o].head, o, order);
+    }
+    return -1;
+}
+
+int64_t buddy_alloc_below(struct buddy *b, unsigned order, uint64_t max_mfn)
+{
+    if (order > BUDDY_MAX_ORDER)
+        return -1;
+    /* Smallest fitting order first to avoid breaking up large blocks; the list walk is fine for a rare call. */
+    for (unsigned o = order; o <= BUDDY_MAX_ORDER; o++) {
+        for (uint32_t i = b->free[o].head; i != FRAME_NIL; i = b->table[i].next) {
+            if (i + (1ULL << order) - 1 <= max_mfn)
+                return take_block(b, i, o, order);
+        }
+    }
+    return -1;
+}
+
+int buddy_free(struct buddy *b, uint64_t mfn, unsigned order)
+{
+    if (order > BUDDY_MAX_ORDER || (mfn & ((1ULL << order) - 1)) || mfn >= b->nr_frames ||
+        (1ULL << order) > b->nr_frames - mfn)
+        return -EINVAL;
+    for (uint64_t i = 0; i < (1ULL << order); i++) {
+        if (b->table[mfn + i].count_info & (FRAME_C_FREE | FRAME_C_RESERVED))
+            return -EINVAL;
+    }
+    mark_free(b, mfn, order);
+    insert_block(b, mfn, order);
+    return 0;
+}
+
+uint64_t buddy_free_frames(const struct buddy *b)
+{
+    return b->free_frames;
+}
+
+uint64_t buddy_free_blocks(const struct buddy *b, unsigned order)
+{
+    return order > BUDDY_MAX_ORDER ? 0 : b->free[order].count;
+}
