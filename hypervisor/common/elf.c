@@ -387,17 +387,22 @@ int elf_parse_xen(const void *image, size_t size, struct xen_elf_info *out)
         return rc;
     out->elf_entry = im.entry;
 
-    out->virt_kstart = UINT64_MAX;
+    /* The kernel's extent is taken from the loadable segments' physical addresses, as Xen does: Linux has a
+     * per-CPU segment linked at virtual address 0, so virtual addresses would give a bogus start. Segments with
+     * no access rights at all are not loaded. */
+    uint64_t pstart = UINT64_MAX, pend = 0;
     for (unsigned i = 0; i < im.phnum; i++) {
         struct elf_segment s;
         uint32_t type;
 
         seg_at(&im, i, &type, &s);
         if (type == PT_LOAD) {
-            if (s.vaddr < out->virt_kstart)
-                out->virt_kstart = s.vaddr;
-            if (s.vaddr + s.memsz > out->virt_kend)
-                out->virt_kend = s.vaddr + s.memsz;
+            if (!(s.flags & (ELF_PF_R | ELF_PF_W | ELF_PF_X)))
+                continue;
+            if (s.paddr < pstart)
+                pstart = s.paddr;
+            if (s.paddr + s.memsz > pend)
+                pend = s.paddr + s.memsz;
         } else if (type == PT_NOTE) {
             rc = parse_notes(im.base + s.offset, s.filesz, out);
             if (rc < 0)
@@ -415,12 +420,24 @@ int elf_parse_xen(const void *image, size_t size, struct xen_elf_info *out)
     }
 
     out->has_xen_notes = found > 0;
+    if (out->paddr_offset != XEN_ELF_UNSET && out->virt_base == XEN_ELF_UNSET) {
+        out->error = "PADDR_OFFSET note without VIRT_BASE";
+        return -EINVAL;
+    }
     if (out->entry == XEN_ELF_UNSET)
         out->entry = im.entry;
     if (out->virt_base == XEN_ELF_UNSET)
         out->virt_base = 0;
+    /* With Xen notes an absent PADDR_OFFSET means 0; only kernels without notes (which predate them) had
+     * physical addresses equal to virtual ones, and get virt_base. */
     if (out->paddr_offset == XEN_ELF_UNSET)
-        out->paddr_offset = out->virt_base;
+        out->paddr_offset = out->has_xen_notes ? 0 : out->virt_base;
+    if (pstart > pend) {
+        out->error = "no loadable segment";
+        return -ENOEXEC;
+    }
+    out->virt_kstart = pstart + (out->virt_base - out->paddr_offset);
+    out->virt_kend = pend + (out->virt_base - out->paddr_offset);
     out->error = NULL;
     return 0;
 }

@@ -5,6 +5,7 @@
  * time, the other CPUs, and finally the dom0 hand-off. */
 #include <vesta/apic.h>
 #include <vesta/console.h>
+#include <vesta/bzimage.h>
 #include <vesta/elf.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
@@ -118,7 +119,20 @@ static void inspect_dom0_kernel(void)
     const struct boot_module *m = &boot_info.mods[0];
     struct xen_elf_info info;
     const void *image = maddr_to_virt(m->start);
-    int rc = elf_parse_xen(image, m->end - m->start, &info);
+    struct bzimage_info bz;
+    const char *why = NULL;
+    int rc = bzimage_parse(image, m->end - m->start, &bz, &why);
+    if (rc > 0) {
+        printk("Dom0 kernel: bzImage, boot protocol %u.%02u, %s payload of %u bytes (%u bytes unpacked)",
+               bz.version >> 8, bz.version & 0xff, bzimage_comp_name(bz.comp), bz.payload_length,
+               bz.decompressed_len);
+        return;
+    }
+    if (rc < 0) {
+        pr_err("Dom0 kernel: malformed bzImage: %s", why ? why : "unknown error");
+        return;
+    }
+    rc = elf_parse_xen(image, m->end - m->start, &info);
     if (rc) {
         pr_err("Dom0 kernel: not a usable PV image: %s", info.error ? info.error : "unknown error");
         return;
@@ -133,6 +147,16 @@ static void selftest_fault(void)
     printk("selftest=fault: touching an unmapped address on purpose");
     volatile uint64_t *bad = (volatile uint64_t *)0xffff82dfff000000UL;
     *bad = 0xdead;
+}
+
+/* Recurse until the stack runs into its guard page: exercises the double-fault path on its IST stack. */
+static unsigned long selftest_recurse(unsigned long depth)
+{
+    volatile char pad[512];
+    pad[0] = (char)depth;
+    if (depth > (1UL << 20)) /* never reached: the guard page stops us long before */
+        return 0;
+    return selftest_recurse(depth + 1) + pad[0];
 }
 
 __noreturn void idle_loop(void)
@@ -182,6 +206,7 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     cpu_identify_boot();
     cpu_init_features();
     memory_init();
+    guard_stack(boot_stack);
 
     acpi_init();
     bsp_percpu.apic_id = 0;
@@ -205,6 +230,10 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
 
     if (!strcmp(boot_opts.selftest, "fault"))
         selftest_fault();
+    else if (!strcmp(boot_opts.selftest, "stack-overflow")) {
+        printk("selftest=stack-overflow: recursing into the guard page on purpose");
+        selftest_recurse(0);
+    }
     else if (boot_opts.selftest[0])
         pr_warn("selftest=%s: unknown self-test", boot_opts.selftest);
 

@@ -169,12 +169,17 @@ TEST(elf_defaults_without_notes)
     CHECK_EQ(xi.features_supported, 0);
     CHECK_STR(xi.guest_os, "");
 
-    /* paddr_offset defaults to virt_base when only the latter is given. */
+    /* Without notes the extent is the segments' physical addresses (virt_base 0, paddr_offset 0). */
+    CHECK_EQ(xi.virt_kstart, 0x1000000);
+    CHECK_EQ(xi.virt_kend, 0x1003000);
+
+    /* With notes an absent PADDR_OFFSET means 0 (Xen's rule), so the extent moves by the whole virt_base. */
     m->note_end = NOTE_OFF;
     note_num(m, XEN_ELFNOTE_VIRT_BASE, VBASE, 8);
     notes_done(m);
     CHECK_EQ(elf_parse_xen(m->b, IMG_SIZE, &xi), 0);
-    CHECK_EQ(xi.paddr_offset, VBASE);
+    CHECK_EQ(xi.paddr_offset, 0);
+    CHECK_EQ(xi.virt_kstart, VBASE + 0x1000000);
     free(m);
 }
 

@@ -106,6 +106,18 @@ int map_pages(unsigned long va, paddr_t pa, unsigned long nr, uint64_t flags)
     return 0;
 }
 
+void unmap_page(unsigned long va)
+{
+    unsigned long f = spin_lock_irqsave(&pt_lock);
+    map_one(va, 0, PAGE_SIZE, 0);
+    spin_unlock_irqrestore(&pt_lock, f);
+    /* Only for pages no other CPU has touched yet (fresh stack blocks, zeroed by this CPU): a local flush is
+     * enough. Unmapping shared pages would need a flush on every CPU. */
+    invlpg((void *)va);
+}
+
+void guard_stack(void *stack_block) { unmap_page((unsigned long)stack_block + STACK_GUARD_PAGE * PAGE_SIZE); }
+
 /* Is va mapped in the hypervisor's tables? (For on-demand mappings of firmware and MMIO.) */
 static bool va_mapped(unsigned long va)
 {

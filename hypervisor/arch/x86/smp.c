@@ -56,6 +56,7 @@ static bool start_cpu(unsigned int cpu, uint32_t apic_id)
         pr_err("SMP: no memory for CPU%u", cpu);
         return false;
     }
+    guard_stack(stack);
     paddr_t tp = trampoline_page();
     char *t = maddr_to_virt(tp);
     memcpy(t, trampoline_start, (size_t)(trampoline_end - trampoline_start));

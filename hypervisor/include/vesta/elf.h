@@ -43,7 +43,8 @@ struct xen_elf_info {
     char pae_mode[XEN_ELF_STR];
     uint32_t features_supported, features_required; /* bit n = XENFEAT n; required bits are also supported */
     uint32_t notes_present; /* bit n set when note type n was seen */
-    uint64_t virt_kstart, virt_kend; /* [lowest PT_LOAD vaddr, highest vaddr + memsz) */
+    uint64_t virt_kstart, virt_kend; /* Xen's kernel extent: loadable segments' [lowest paddr, highest paddr +
+                                      * memsz) moved by virt_base - paddr_offset */
     bool has_xen_notes;
     const char *error; /* static description when the result is negative */
 };

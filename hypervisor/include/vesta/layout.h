@@ -33,13 +33,16 @@
 #define HYPERVISOR_SLOT_LAST 271
 
 /* Stacks: each CPU owns one STACK_SIZE-aligned block. The first pages are the IST stacks for double fault, NMI
- * and machine check; the rest is the ordinary hypervisor stack with struct cpu_info at its very top, so any code
- * finds its CPU from %rsp alone (no reliance on GS, which belongs to guests). */
+ * and machine check, then an unmapped guard page, then the ordinary hypervisor stack with struct cpu_info at its
+ * very top, so any code finds its CPU from %rsp alone (no reliance on GS, which belongs to guests). A stack
+ * overflow hits the guard page; the page fault that follows cannot be delivered on the same stack and becomes a
+ * double fault, which runs on its own IST stack and is reported. */
 #define STACK_ORDER 3
 #define STACK_SIZE (4096UL << STACK_ORDER)
 #define IST_DF_PAGE 0
 #define IST_NMI_PAGE 1
 #define IST_MCE_PAGE 2
+#define STACK_GUARD_PAGE 3
 
 /* Selectors: entries from 0xe000 up (GDT entry 7168) are the hypervisor's, the rest belong to PV guests. */
 #define FIRST_RESERVED_GDT_ENTRY 7168

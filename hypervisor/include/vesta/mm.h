@@ -53,6 +53,8 @@ void heap_dump(void);
 
 /* Hypervisor mappings. */
 int map_pages(unsigned long va, paddr_t pa, unsigned long nr, uint64_t flags);
+void unmap_page(unsigned long va);                  /* make one 4 KiB page not-present (splits superpages) */
+void guard_stack(void *stack_block);                /* unmap a CPU stack block's guard page */
 void *ioremap(paddr_t pa, size_t len);               /* uncached MMIO */
 const void *map_firmware(paddr_t pa, size_t len);  /* firmware tables, read-only, cached */
 
