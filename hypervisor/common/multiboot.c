@@ -487,17 +487,33 @@ void boot_memmap_sanitize(struct boot_info *bi)
     bi->nr_mem = nout;
 }
 
-const char *boot_module_args(const struct boot_module *mod)
+/* GRUB 2 hands over only the words after a path (for the kernel and for modules); other loaders, QEMU's
+ * included, put the path first. GRUB Legacy calls itself "GNU GRUB 0.9x", GRUB 2 "GRUB 2.xx" (or "GRUB 1.9x"
+ * for its betas): Xen tells them apart by the digit after "GRUB ", and so do we. */
+static bool loader_is_grub2(const char *name)
 {
-    const char *s = mod->cmdline;
+    for (const char *p = name ? name : ""; *p; p++)
+        if (!strncmp(p, "GRUB ", 5))
+            return p[5] != '0';
+    return false;
+}
 
-    if (!s)
-        return "";
+const char *boot_cmdline_args(const struct boot_info *bi, const char *cmdline)
+{
+    const char *s = cmdline ? cmdline : "";
+
     while (*s == ' ')
         s++;
+    if (loader_is_grub2(bi->loader_name))
+        return s;
     while (*s && *s != ' ')
         s++;
     while (*s == ' ')
         s++;
     return s;
+}
+
+const char *boot_module_args(const struct boot_info *bi, const struct boot_module *mod)
+{
+    return boot_cmdline_args(bi, mod->cmdline);
 }

@@ -105,7 +105,7 @@ static void show_modules(void)
         const struct boot_module *m = &boot_info.mods[i];
         const char *what = i == 0 ? "dom0 kernel" : i == 1 ? "initrd" : "extra module";
         if (i == 0)
-            printk("Module %u: [%#lx, %#lx) %s, args '%s'", i, m->start, m->end, what, boot_module_args(m));
+            printk("Module %u: [%#lx, %#lx) %s, args '%s'", i, m->start, m->end, what, boot_module_args(&boot_info, m));
         else
             printk("Module %u: [%#lx, %#lx) %s", i, m->start, m->end, what);
     }
@@ -187,14 +187,7 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
 
     parse_multiboot(magic, info_pa);
     printk("Vesta %s x86-64 hypervisor", VESTA_VERSION);
-    /* Loaders put the image's own path first, as for any multiboot kernel; the options follow it. */
-    const char *cmdline = boot_info.cmdline;
-    while (*cmdline == ' ')
-        cmdline++;
-    while (*cmdline && *cmdline != ' ')
-        cmdline++;
-    while (*cmdline == ' ')
-        cmdline++;
+    const char *cmdline = boot_cmdline_args(&boot_info, boot_info.cmdline);
     printk("Command line: %s", cmdline);
     parse_boot_options(cmdline);
     console_setup();

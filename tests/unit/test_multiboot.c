@@ -103,7 +103,7 @@ static void mb1_build(struct fake *f)
     put32(f, MB1_INFO + 16, MB1_CMDLINE);
     putstr(f, MB1_CMDLINE, "console=com1 dom0_mem=1G");
     put32(f, MB1_INFO + 64, MB1_LOADER);
-    putstr(f, MB1_LOADER, "GRUB 2.06");
+    putstr(f, MB1_LOADER, "qemu");
 
     put32(f, MB1_INFO + 20, 2);
     put32(f, MB1_INFO + 24, MB1_MODS);
@@ -137,14 +137,14 @@ TEST(mb1_valid)
     CHECK_EQ(multiboot1_parse(MB1_INFO, fake_map, f, bi), 0);
     CHECK_EQ(bi->protocol, 1);
     CHECK_STR(bi->cmdline, "console=com1 dom0_mem=1G");
-    CHECK_STR(bi->loader_name, "GRUB 2.06");
+    CHECK_STR(bi->loader_name, "qemu");
     CHECK_EQ(bi->nr_mods, 2);
     CHECK_EQ(bi->mods[0].start, 0x200000);
     CHECK_EQ(bi->mods[0].end, 0x400000);
     CHECK_STR(bi->mods[0].cmdline, "/boot/vmlinuz root=/dev/sda1 ro");
-    CHECK_STR(boot_module_args(&bi->mods[0]), "root=/dev/sda1 ro");
+    CHECK_STR(boot_module_args(bi, &bi->mods[0]), "root=/dev/sda1 ro");
     CHECK_STR(bi->mods[1].cmdline, "/boot/initrd.img");
-    CHECK_STR(boot_module_args(&bi->mods[1]), "");
+    CHECK_STR(boot_module_args(bi, &bi->mods[1]), "");
     CHECK_EQ(bi->warnings, 0);
     CHECK(!bi->has_rsdp);
 
@@ -296,7 +296,7 @@ TEST(mb1_strings_clamped)
     CHECK_EQ(multiboot1_parse(MB1_INFO, fake_map, f, bi), 0);
     CHECK_EQ(strlen(bi->cmdline), BOOT_STRING_MAX - 1);
     CHECK(bi->warnings & BOOT_WARN_STRING_TRUNCATED);
-    CHECK_STR(bi->loader_name, "GRUB 2.06");
+    CHECK_STR(bi->loader_name, "qemu");
 
     /* Exhausting the string buffer: every string stays terminated and inside it. */
     mb1_build(f);
@@ -461,7 +461,8 @@ TEST(mb2_valid)
     CHECK_EQ(bi->nr_mods, 2);
     CHECK_EQ(bi->mods[0].start, 0x1000000);
     CHECK_EQ(bi->mods[0].end, 0x1800000);
-    CHECK_STR(boot_module_args(&bi->mods[0]), "console=hvc0 earlyprintk=xen");
+    /* GRUB 2 passes no path, so the module's text is taken whole. */
+    CHECK_STR(boot_module_args(bi, &bi->mods[0]), "/vmlinuz console=hvc0 earlyprintk=xen");
     CHECK_STR(bi->mods[1].cmdline, "/initrd");
     CHECK(bi->has_rsdp);
     CHECK(!memcmp(bi->rsdp, "RSD PTR ", 8));
@@ -620,7 +621,7 @@ TEST(mb2_unterminated_and_partial)
     CHECK(bi->warnings & BOOT_WARN_STRING_TRUNCATED);
     CHECK_EQ(bi->nr_mods, 1);
     CHECK_STR(bi->mods[0].cmdline, "");
-    CHECK_STR(boot_module_args(&bi->mods[0]), "");
+    CHECK_STR(boot_module_args(bi, &bi->mods[0]), "");
 
     /* A trailing partial mmap entry is ignored; a wrapping region is clamped. */
     memset(m.f->mem, 0, FAKE_SIZE);
@@ -728,22 +729,38 @@ TEST(memmap_sanitize_overflowing_output)
 
 TEST(module_args)
 {
+    static struct boot_info plain; /* loader "": not GRUB 2, the path comes first */
     struct boot_module m = {0};
 
-    CHECK_STR(boot_module_args(&m), "");
+    CHECK_STR(boot_module_args(&plain, &m), "");
     char s1[] = "/boot/vmlinuz root=/dev/xvda1 ro";
     m.cmdline = s1;
-    CHECK_STR(boot_module_args(&m), "root=/dev/xvda1 ro");
+    CHECK_STR(boot_module_args(&plain, &m), "root=/dev/xvda1 ro");
     char s2[] = "   /k    a  b ";
     m.cmdline = s2;
-    CHECK_STR(boot_module_args(&m), "a  b ");
+    CHECK_STR(boot_module_args(&plain, &m), "a  b ");
     char s3[] = "/k";
     m.cmdline = s3;
-    CHECK_STR(boot_module_args(&m), "");
+    CHECK_STR(boot_module_args(&plain, &m), "");
     char s4[] = "/k   ";
     m.cmdline = s4;
-    CHECK_STR(boot_module_args(&m), "");
+    CHECK_STR(boot_module_args(&plain, &m), "");
     char s5[] = "";
     m.cmdline = s5;
-    CHECK_STR(boot_module_args(&m), "");
+    CHECK_STR(boot_module_args(&plain, &m), "");
+}
+
+TEST(grub2_command_lines_have_no_path)
+{
+    static struct boot_info bi;
+    char grub2[] = "GRUB 2.06-13+deb12u2", legacy[] = "GNU GRUB 0.97", qemu[] = "qemu";
+    char line[] = "  console=com1 dom0_mem=1G";
+
+    bi.loader_name = grub2;
+    CHECK_STR(boot_cmdline_args(&bi, line), "console=com1 dom0_mem=1G");
+    bi.loader_name = legacy;
+    CHECK_STR(boot_cmdline_args(&bi, line), "dom0_mem=1G");
+    bi.loader_name = qemu;
+    CHECK_STR(boot_cmdline_args(&bi, line), "dom0_mem=1G");
+    CHECK_STR(boot_cmdline_args(&bi, NULL), "");
 }

@@ -64,8 +64,9 @@ int multiboot2_parse(uint32_t info_pa, phys_map_fn map, void *ctx, struct boot_i
  * beats everything) and merges touching regions of the same type. Zero-length regions are dropped. */
 void boot_memmap_sanitize(struct boot_info *bi);
 
-/* A module's command line starts with its path (Xen convention); this returns what follows the path, with
- * leading spaces skipped, or "" if there is nothing. For module 0 that is dom0's kernel command line. */
-const char *boot_module_args(const struct boot_module *mod);
+/* The options in a loader-given command line (the hypervisor's or a module's): the text after the image path
+ * that most loaders put first. GRUB 2 passes no path, so its text is taken whole, as Xen does. */
+const char *boot_cmdline_args(const struct boot_info *bi, const char *cmdline);
+const char *boot_module_args(const struct boot_info *bi, const struct boot_module *mod);
 
 #endif
