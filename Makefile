@@ -83,4 +83,4 @@ run:
 	bash scripts/run-demo.sh
 
 bench:
-	bash bench/run.sh
+	bash bench/boot-time.sh
