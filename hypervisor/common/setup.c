@@ -200,6 +200,7 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     cpu_init_features();
     memory_init();
     guard_stack(boot_stack);
+    exception_fixup_selfcheck();
 
     acpi_init();
     bsp_percpu.apic_id = 0;

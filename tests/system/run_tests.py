@@ -326,6 +326,16 @@ def t_fault_noreboot(ctx):
     check(find(q, "rebooting") is None, "'Rebooting' printed with noreboot")
 
 
+@test("exception-fixup")
+def t_exception_fixup(ctx):
+    # The boot self-check reads the stack guard page through the exception
+    # table: it must be recovered (not fault, not succeed) and boot go on.
+    q = ctx.qemu(append="console=com1", smp=1)
+    expect(q, "ready", BOOT_TIMEOUT)
+    check(q.find_all(H + r"Exception fixups: a faulting read was recovered", 0, q.pos),
+          "the guarded read was not recovered through the exception table")
+
+
 @test("stack-overflow")
 def t_stack_overflow(ctx):
     # Recursing into the stack's guard page must end in a reported double

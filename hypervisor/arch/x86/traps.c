@@ -112,22 +112,23 @@ bool search_exception_table(struct cpu_regs *regs)
     return false;
 }
 
+/* Assembly for "if the instruction at label 1 faults, set `reg` to -1 and resume at label 2": a fixup stub
+ * out of line and an exception-table entry pointing at it. */
+#define FAULT_SETS_MINUS_ONE(reg)                                                                                  \
+    ".pushsection .fixup, \"ax\"\n"                                                                             \
+    "3: movl $-1, " reg "\n"                                                                                      \
+    "   jmp 2b\n"                                                                                                 \
+    ".popsection\n"                                                                                               \
+    ".pushsection __ex_table, \"a\"\n"                                                                          \
+    ".balign 4\n"                                                                                                 \
+    ".long 1b - ., 3b - .\n"                                                                                      \
+    ".popsection"
+
 int rdmsr_safe(uint32_t msr, uint64_t *val)
 {
     uint32_t lo = 0, hi = 0;
     int err = 0;
-    __asm__ volatile("1: rdmsr\n"
-                     "2:\n"
-                     ".pushsection .fixup, \"ax\"\n"
-                     "3: movl $-1, %2\n"
-                     "   jmp 2b\n"
-                     ".popsection\n"
-                     ".pushsection __ex_table, \"a\"\n"
-                     ".balign 4\n"
-                     ".long 1b - ., 3b - .\n"
-                     ".popsection"
-                     : "=a"(lo), "=d"(hi), "+r"(err)
-                     : "c"(msr));
+    __asm__ volatile("1: rdmsr\n2:\n" FAULT_SETS_MINUS_ONE("%2") : "=a"(lo), "=d"(hi), "+r"(err) : "c"(msr));
     *val = ((uint64_t)hi << 32) | lo;
     return err;
 }
@@ -135,19 +136,33 @@ int rdmsr_safe(uint32_t msr, uint64_t *val)
 int wrmsr_safe(uint32_t msr, uint64_t val)
 {
     int err = 0;
-    __asm__ volatile("1: wrmsr\n"
-                     "2:\n"
-                     ".pushsection .fixup, \"ax\"\n"
-                     "3: movl $-1, %0\n"
-                     "   jmp 2b\n"
-                     ".popsection\n"
-                     ".pushsection __ex_table, \"a\"\n"
-                     ".balign 4\n"
-                     ".long 1b - ., 3b - .\n"
-                     ".popsection"
+    __asm__ volatile("1: wrmsr\n2:\n" FAULT_SETS_MINUS_ONE("%0")
                      : "+r"(err)
                      : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
     return err;
+}
+
+int read_u64_safe(const void *p, uint64_t *val)
+{
+    uint64_t v = 0;
+    int err = 0;
+    __asm__ volatile("1: movq (%2), %0\n2:\n" FAULT_SETS_MINUS_ONE("%1") : "+r"(v), "+r"(err) : "r"(p));
+    *val = v;
+    return err;
+}
+
+/* Boot check of the mechanism every checked guest access will rely on: reading this CPU's unmapped stack
+ * guard page must come back as an error, not a fault. */
+void exception_fixup_selfcheck(void)
+{
+    uint64_t v;
+    unsigned long sp;
+    __asm__("mov %%rsp, %0" : "=r"(sp));
+    const void *guard = (const void *)((sp & ~(STACK_SIZE - 1)) + STACK_GUARD_PAGE * PAGE_SIZE);
+    if (read_u64_safe(guard, &v) == 0)
+        pr_err("Exception fixups: reading the stack guard page succeeded -- the guard page is missing");
+    else
+        printk("Exception fixups: a faulting read was recovered through the exception table");
 }
 
 const char *symbol_lookup(unsigned long addr, unsigned long *offset, unsigned long *size)

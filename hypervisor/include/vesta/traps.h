@@ -60,6 +60,8 @@ struct ex_entry {
 bool search_exception_table(struct cpu_regs *regs);
 
 int rdmsr_safe(uint32_t msr, uint64_t *val);
+int read_u64_safe(const void *p, uint64_t *val); /* -1 instead of a fault */
+void exception_fixup_selfcheck(void);
 int wrmsr_safe(uint32_t msr, uint64_t val);
 
 /* Symbols compiled into the image (a second link pass fills the table). */
