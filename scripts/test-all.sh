@@ -54,6 +54,10 @@ if xen="$(./scripts/fetch-xen.sh)" && make -C guests >/dev/null; then
   python3 tests/guests/run_guests.py --hv "$xen" 2>&1 | tee build/test-logs/guests-xen.out
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   add_summary build/test-logs/guests-xen.out "guest suite on Xen"
+  echo "== dom0 address-space layout: Vesta vs Xen 4.17, same kernels and dom0_mem"
+  python3 tests/guests/compare_layout.py --xen "$xen" 2>&1 | tee build/test-logs/layout.out
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  add_summary build/test-logs/layout.out "dom0 layout comparison"
 else
   echo "test-all: could not fetch Xen or build the guests" >&2
   failed=$((failed + 1)); status=1

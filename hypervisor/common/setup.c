@@ -220,7 +220,8 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     console_start_input();
     inspect_dom0_kernel();
     printk("Ready to build dom0");
-    printk("This build has no dom0 builder yet: CPUs idle, debug keys active");
+    dom0_plan();
+    printk("CPUs idle, debug keys active");
 
     if (!strcmp(boot_opts.selftest, "fault"))
         selftest_fault();

@@ -42,6 +42,8 @@ void smp_selfcheck(void);
 struct percpu *percpu_alloc(unsigned int cpu, uint32_t apic_id, void *stack);
 void smp_send_event_check(unsigned int cpu);
 
+void dom0_plan(void); /* dom0_build.c */
+
 /* Platform (acpi.c, ioapic.c, time.c) */
 void acpi_init(void);
 void ioapic_init(void);
