@@ -43,27 +43,54 @@ static uint64_t dom0_nr_pages(const struct xen_elf_info *elf, uint64_t initrd_le
     return nr;
 }
 
+/* What dom0_inspect() found in module 0. */
+static struct xen_elf_info dom0_elf;
+static bool dom0_elf_ok;
+
+void dom0_inspect(void)
+{
+    if (!boot_info.nr_mods)
+        return;
+    const struct boot_module *m = &boot_info.mods[0];
+    const void *image = maddr_to_virt(m->start);
+    struct bzimage_info bz;
+    const char *why = NULL;
+    int rc = bzimage_parse(image, m->end - m->start, &bz, &why);
+    if (rc > 0) {
+        printk("Dom0 kernel: bzImage, boot protocol %u.%02u, %s payload of %u bytes (%u bytes unpacked)",
+               bz.version >> 8, bz.version & 0xff, bzimage_comp_name(bz.comp), bz.payload_length,
+               bz.decompressed_len);
+        return;
+    }
+    if (rc < 0) {
+        pr_err("Dom0 kernel: malformed bzImage: %s", why ? why : "unknown error");
+        return;
+    }
+    if (elf_parse_xen(image, m->end - m->start, &dom0_elf)) {
+        pr_err("Dom0 kernel: not a usable PV image: %s", dom0_elf.error ? dom0_elf.error : "unknown error");
+        return;
+    }
+    dom0_elf_ok = true;
+    printk("Dom0 kernel: ELF64 x86-64, entry %#lx, virt base %#lx, hypercall page %#lx, loader '%s'%s",
+           dom0_elf.entry, dom0_elf.virt_base, dom0_elf.hypercall_page, dom0_elf.loader,
+           dom0_elf.has_xen_notes ? "" : " (no Xen notes)");
+}
+
 void dom0_plan(void)
 {
     if (!boot_info.nr_mods)
         return;
-    const struct boot_module *k = &boot_info.mods[0];
-    const void *image = maddr_to_virt(k->start);
-    size_t size = k->end - k->start;
-    struct bzimage_info bz;
-    if (bzimage_parse(image, size, &bz, NULL) != 0) {
-        printk("Dom0 builder: compressed (bzImage) kernels are not unpacked yet; dom0 not planned");
+    if (!dom0_elf_ok) {
+        printk("Dom0 builder: no loadable ELF kernel (compressed bzImage kernels are not unpacked yet); "
+               "dom0 not planned");
         return;
     }
-    struct xen_elf_info elf;
-    if (elf_parse_xen(image, size, &elf))
-        return; /* inspect_dom0_kernel() has said why */
-
+    const struct xen_elf_info *elf = &dom0_elf;
     uint64_t initrd_len = boot_info.nr_mods > 1 ? boot_info.mods[1].end - boot_info.mods[1].start : 0;
-    uint64_t nr_pages = dom0_nr_pages(&elf, initrd_len);
+    uint64_t nr_pages = dom0_nr_pages(elf, initrd_len);
     struct dom0_layout l;
     const char *why = NULL;
-    if (dom0_plan_layout(&elf, initrd_len, nr_pages, &l, &why)) {
+    if (dom0_plan_layout(elf, initrd_len, nr_pages, &l, &why)) {
         pr_err("Dom0 builder: %s", why ? why : "no layout fits");
         return;
     }

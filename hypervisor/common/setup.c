@@ -5,8 +5,6 @@
  * time, the other CPUs, and finally the dom0 hand-off. */
 #include <vesta/apic.h>
 #include <vesta/console.h>
-#include <vesta/bzimage.h>
-#include <vesta/elf.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
 #include <vesta/setup.h>
@@ -111,37 +109,6 @@ static void show_modules(void)
     }
 }
 
-/* Check the dom0 kernel the way the domain builder will read it, so a bad image is named at boot. */
-static void inspect_dom0_kernel(void)
-{
-    if (!boot_info.nr_mods)
-        return;
-    const struct boot_module *m = &boot_info.mods[0];
-    struct xen_elf_info info;
-    const void *image = maddr_to_virt(m->start);
-    struct bzimage_info bz;
-    const char *why = NULL;
-    int rc = bzimage_parse(image, m->end - m->start, &bz, &why);
-    if (rc > 0) {
-        printk("Dom0 kernel: bzImage, boot protocol %u.%02u, %s payload of %u bytes (%u bytes unpacked)",
-               bz.version >> 8, bz.version & 0xff, bzimage_comp_name(bz.comp), bz.payload_length,
-               bz.decompressed_len);
-        return;
-    }
-    if (rc < 0) {
-        pr_err("Dom0 kernel: malformed bzImage: %s", why ? why : "unknown error");
-        return;
-    }
-    rc = elf_parse_xen(image, m->end - m->start, &info);
-    if (rc) {
-        pr_err("Dom0 kernel: not a usable PV image: %s", info.error ? info.error : "unknown error");
-        return;
-    }
-    printk("Dom0 kernel: ELF64 x86-64, entry %#lx, virt base %#lx, hypercall page %#lx, loader '%s'%s",
-           info.entry, info.virt_base, info.hypercall_page, info.loader,
-           info.has_xen_notes ? "" : " (no Xen notes)");
-}
-
 static void selftest_fault(void)
 {
     printk("selftest=fault: touching an unmapped address on purpose");
@@ -218,7 +185,7 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     smp_boot_cpus();
     smp_selfcheck();
     console_start_input();
-    inspect_dom0_kernel();
+    dom0_inspect();
     printk("Ready to build dom0");
     dom0_plan();
     printk("CPUs idle, debug keys active");

@@ -42,7 +42,10 @@ void smp_selfcheck(void);
 struct percpu *percpu_alloc(unsigned int cpu, uint32_t apic_id, void *stack);
 void smp_send_event_check(unsigned int cpu);
 
-void dom0_plan(void); /* dom0_build.c */
+/* dom0_build.c: dom0_inspect() reads and reports the kernel module once; dom0_plan() sizes dom0 and plans
+ * its address space from what dom0_inspect() found. */
+void dom0_inspect(void);
+void dom0_plan(void);
 
 /* Platform (acpi.c, ioapic.c, time.c) */
 void acpi_init(void);
