@@ -5,6 +5,8 @@
 #include <vesta/dom0_layout.h>
 #include <vesta/elf.h>
 #include <vesta/mm.h>
+#include <vesta/percpu.h>
+#include <vesta/pv.h>
 #include <vesta/setup.h>
 
 /* One dom0_mem amount in pages: <size>, <frac>% of avail, or both added; '-' means avail minus that. */
@@ -76,7 +78,7 @@ void dom0_inspect(void)
            dom0_elf.has_xen_notes ? "" : " (no Xen notes)");
 }
 
-void dom0_plan(void)
+void dom0_build(void)
 {
     if (!boot_info.nr_mods)
         return;
@@ -103,5 +105,10 @@ void dom0_plan(void)
         dom0_layout_format_line(&lines[i], buf, sizeof(buf));
         printk("%s", buf);
     }
-    printk("Dom0 builder: layout planned; loading and starting dom0 are not implemented yet");
+    const struct boot_module *m = &boot_info.mods[0];
+    unsigned int nr_vcpus = boot_opts.dom0_max_vcpus ? boot_opts.dom0_max_vcpus : nr_cpus_online;
+    nr_vcpus = MIN(nr_vcpus, MAX_VIRT_CPUS);
+    if (dom0_construct(maddr_to_virt(m->start), m->end - m->start, elf, &l, boot_module_args(&boot_info, m),
+                       boot_info.nr_mods > 1 ? &boot_info.mods[1] : NULL, nr_vcpus))
+        pr_err("Dom0 builder: dom0 not started");
 }

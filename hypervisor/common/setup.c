@@ -7,6 +7,7 @@
 #include <vesta/console.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
+#include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/traps.h>
 #include <vesta/x86.h>
@@ -126,15 +127,7 @@ static unsigned long selftest_recurse(unsigned long depth)
     return selftest_recurse(depth + 1) + pad[0];
 }
 
-__noreturn void idle_loop(void)
-{
-    struct percpu *pc = this_cpu();
-    for (;;) {
-        local_irq_disable();
-        pc->idle_halts++;
-        safe_halt();
-    }
-}
+__noreturn void idle_loop(void) { sched_run(); }
 
 __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
 {
@@ -167,6 +160,9 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     cpu_init_features();
     memory_init();
     guard_stack(boot_stack);
+    cpu_gdt_window_init(0);
+    cpu_init_tables(0);
+    m2p_init();
     exception_fixup_selfcheck();
 
     acpi_init();
@@ -179,6 +175,7 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     time_init();
     smp_init_ipis();
     debugkeys_init();
+    pv_cpu_init(0);
     bsp_percpu.online = true;
     local_irq_enable();
 
@@ -187,7 +184,7 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     console_start_input();
     dom0_inspect();
     printk("Ready to build dom0");
-    dom0_plan();
+    dom0_build();
     printk("CPUs idle, debug keys active");
 
     if (!strcmp(boot_opts.selftest, "fault"))

@@ -75,15 +75,43 @@ static uint64_t seg_desc(uint32_t base, uint32_t limit, uint32_t access, uint32_
            ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
 }
 
+/* Each CPU's GDT lives in a window of the per-domain area: 14 pages of guest descriptors (the frames a vCPU
+ * registered with set_gdt, or a shared zero page meaning "no descriptor"), then the page holding the hypervisor's
+ * entries at selector 0xe000, then the LDT window. A selector below 0xe000 therefore only ever reaches guest
+ * descriptor pages, which the hypervisor validated, or zeroes. */
+static uint64_t *zero_page;
+
+unsigned long gdt_window(unsigned int cpu) { return PERDOMAIN_VIRT_START + cpu * GDT_LDT_WINDOW_SIZE; }
+
+void cpu_gdt_window_init(unsigned int cpu)
+{
+    struct percpu *pc = percpu[cpu];
+    if (!zero_page && !(zero_page = alloc_hv_pages(0)))
+        panic("no memory for the zero page");
+    uint64_t *page = alloc_hv_pages(0);
+    if (!page)
+        panic("CPU%u: no memory for the GDT", cpu);
+    unsigned long w = gdt_window(cpu);
+    for (unsigned int i = 0; i < GDT_LDT_WINDOW_PAGES; i++)
+        map_pages(w + i * PAGE_SIZE, virt_to_maddr(i == GUEST_GDT_PAGES ? page : zero_page), 1,
+                  i == GUEST_GDT_PAGES ? PAGE_HV_RW : PAGE_HV_RO);
+    if (pc->gdt)
+        memcpy(page, pc->gdt, RESERVED_GDT_ENTRIES * 8);
+    pc->gdt = (uint64_t *)(w + GUEST_GDT_PAGES * PAGE_SIZE);
+    pc->gdt_in_window = true;
+}
+
+paddr_t zero_page_maddr(void) { return virt_to_maddr(zero_page); }
+
 void cpu_init_tables(unsigned int cpu)
 {
     struct percpu *pc = percpu[cpu];
-    if (!pc->gdt) {
+    if (!pc->gdt)
         pc->gdt = xzalloc(RESERVED_GDT_ENTRIES * 8);
+    if (!pc->tss)
         pc->tss = xzalloc(sizeof(struct tss64));
-        if (!pc->gdt || !pc->tss)
-            panic("CPU%u: no memory for descriptor tables", cpu);
-    }
+    if (!pc->gdt || !pc->tss)
+        panic("CPU%u: no memory for descriptor tables", cpu);
     uint64_t *g = pc->gdt;
     g[(HYPERVISOR_CS >> 3) - FIRST_RESERVED_GDT_ENTRY] = seg_desc(0, 0xfffff, 0x9b, 0xa); /* 64-bit code */
     g[(HYPERVISOR_DS >> 3) - FIRST_RESERVED_GDT_ENTRY] = seg_desc(0, 0xfffff, 0x93, 0xc);
@@ -105,7 +133,7 @@ void cpu_init_tables(unsigned int cpu)
 
     struct desc_ptr gp = {
         .limit = (uint16_t)((FIRST_RESERVED_GDT_ENTRY + RESERVED_GDT_ENTRIES) * 8 - 1),
-        .base = (uint64_t)g - FIRST_RESERVED_GDT_ENTRY * 8,
+        .base = (uint64_t)g - FIRST_RESERVED_GDT_ENTRY * 8, /* the window's start once there is one */
     };
     __asm__ volatile("lgdt %0\n\t"
                      "mov %w1, %%ds\n\t"

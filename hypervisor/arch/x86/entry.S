@@ -41,6 +41,8 @@ common_entry:
         cld
         mov     %rsp, %rdi
         call    do_trap
+        testb   $3, 8*18(%rsp)          /* cs of the interrupted context: a guest (ring 3)? */
+        jnz     return_to_guest
         pop     %r15
         pop     %r14
         pop     %r13
@@ -58,3 +60,43 @@ common_entry:
         pop     %rdi
         add     $16, %rsp
         iretq
+
+/* The one way back into a guest. %rsp points at the guest's cpu_regs frame at the top of this CPU's stack
+ * (frames on the IST stacks come here too; pv_exit_work leaves those alone). pv_exit_work runs softirqs and
+ * delivers pending events with interrupts off at the end, so nothing new can be missed before the iretq. */
+        .globl return_to_guest
+return_to_guest:
+        cli
+        mov     %rsp, %rdi
+        call    pv_exit_work
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %rbp
+        pop     %rbx
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rax
+        pop     %rcx
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+        add     $16, %rsp
+        iretq
+
+/* Start running on a fresh stack at `frame` (a cpu_regs already filled in) and leave for the guest. */
+        .globl reset_stack_and_return_to_guest
+reset_stack_and_return_to_guest:
+        mov     %rdi, %rsp
+        jmp     return_to_guest
+
+/* Call fn on a fresh stack whose top is `top`; fn never returns. */
+        .globl reset_stack_and_call
+reset_stack_and_call:
+        mov     %rdi, %rsp
+        xor     %ebp, %ebp
+        call    *%rsi
+        ud2

@@ -27,7 +27,9 @@ static uint64_t *pt_alloc(void)
     return p;
 }
 
-#define TABLE_FLAGS (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
+/* Intermediate entries allow user access; the leaves decide. That lets guests read the one user-visible
+ * hypervisor mapping (the read-only machine-to-phys table) through tables shared with the hypervisor's own. */
+#define TABLE_FLAGS (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY)
 
 /* Replace the superpage in *entry (mapping `span` bytes) by a table of 512 entries of the next size down. */
 static void split_superpage(uint64_t *entry, unsigned long span)

@@ -8,6 +8,7 @@
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
+#include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/timer.h>
 #include <vesta/traps.h>
@@ -57,6 +58,7 @@ static bool start_cpu(unsigned int cpu, uint32_t apic_id)
         return false;
     }
     guard_stack(stack);
+    cpu_gdt_window_init(cpu);
     paddr_t tp = trampoline_page();
     char *t = maddr_to_virt(tp);
     memcpy(t, trampoline_start, (size_t)(trampoline_end - trampoline_start));
@@ -203,6 +205,7 @@ __noreturn void start_secondary(unsigned int cpu)
     cpu_init_tables(cpu);
     cpu_init_features();
     apic_init_cpu();
+    pv_cpu_init(cpu);
     __atomic_store_n(&percpu[cpu]->online, true, __ATOMIC_RELEASE);
     idle_loop();
 }

@@ -7,6 +7,7 @@
 #include <vesta/console.h>
 #include <vesta/layout.h>
 #include <vesta/percpu.h>
+#include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/traps.h>
 #include <vesta/x86.h>
@@ -309,6 +310,10 @@ void do_trap(struct cpu_regs *regs)
     }
     if ((vec == TRAP_PF || vec == TRAP_GP) && search_exception_table(regs))
         return;
+    if ((regs->cs & 3) == 3 && vec != TRAP_DF && vec != TRAP_MC && this_cpu()->curr) {
+        pv_handle_exception(regs);
+        return;
+    }
 
     char why[96];
     if (vec == TRAP_PF)

@@ -22,10 +22,13 @@ bool uart_present(void);
 void console_init_early(void);
 void console_set_level(enum log_level lvl);
 void console_write(const char *s, size_t n);
+void console_write_guest(const char *s, size_t n); /* dom0's output: raw, like Xen */
 /* The fatal path takes the console regardless of who held it. */
 void console_force_unlock(void);
 void console_start_input(void); /* route the UART's interrupt, or poll from a timer */
 void console_poll_input(void);
+void console_input_to_dom0(bool on);
+long console_read_input(uint64_t guest_buf, uint64_t count); /* bytes copied, or -EFAULT */
 
 /* Debug keys: single characters typed on the console, each bound to a handler like Xen's. */
 typedef void (*debugkey_fn)(unsigned char key);

@@ -52,6 +52,13 @@
 #define GUEST_DS32 0xe02b
 #define GUEST_CS64 0xe033
 #define TSS_SELECTOR 0xe040
+
+/* Per-CPU GDT/LDT windows in the per-domain slot: 14 guest GDT pages, the hypervisor's GDT page (selector 0xe000
+ * is its first entry), one spare, then 16 LDT pages. */
+#define GUEST_GDT_PAGES 14
+#define GDT_LDT_WINDOW_PAGES 32
+#define GDT_LDT_WINDOW_SIZE (GDT_LDT_WINDOW_PAGES * 4096UL)
+#define LDT_WINDOW_OFFSET (16 * 4096UL)
 #define LDT_SELECTOR 0xe050
 
 #ifndef __ASSEMBLER__

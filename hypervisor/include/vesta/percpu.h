@@ -35,7 +35,12 @@ struct percpu {
     bool online;
     bool in_fault;
     void *stack;             /* base of the STACK_SIZE block */
-    uint64_t *gdt;           /* hypervisor-reserved GDT entries */
+    uint64_t *gdt;           /* hypervisor-reserved GDT entries (selector 0xe000 on) */
+    bool gdt_in_window;      /* gdt is inside this CPU's GDT/LDT window (see cpu.c) */
+    struct vcpu *curr;       /* vCPU running here, NULL when idle */
+    struct vcpu *runq;       /* runnable vCPUs pinned here, round robin */
+    spinlock_t runq_lock;
+    struct vcpu *fpu_owner;  /* whose state the FPU registers hold */
     struct tss64 *tss;
     struct timer_queue timers;
     uint64_t irq_count;

@@ -28,6 +28,9 @@ __noreturn void idle_loop(void);
 
 /* CPU set-up (cpu.c) */
 void cpu_init_tables(unsigned int cpu);   /* this CPU's GDT, TSS, IDT */
+void cpu_gdt_window_init(unsigned int cpu); /* move this CPU's GDT into its window (needs the allocator) */
+unsigned long gdt_window(unsigned int cpu);
+paddr_t zero_page_maddr(void);
 void cpu_init_features(void);             /* CR4 protections and other per-CPU switches */
 void cpu_identify_boot(void);
 extern char cpu_brand[49];
@@ -45,7 +48,7 @@ void smp_send_event_check(unsigned int cpu);
 /* dom0_build.c: dom0_inspect() reads and reports the kernel module once; dom0_plan() sizes dom0 and plans
  * its address space from what dom0_inspect() found. */
 void dom0_inspect(void);
-void dom0_plan(void);
+void dom0_build(void);
 
 /* Platform (acpi.c, ioapic.c, time.c) */
 void acpi_init(void);

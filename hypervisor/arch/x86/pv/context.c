@@ -1,0 +1,208 @@
+/* PV vCPU context: the SYSCALL set-up, the exit path's work, switching between vCPUs and guest modes, and lazy
+ * FPU state. */
+#include <public/callback.h>
+#include <vesta/domain.h>
+#include <vesta/lib.h>
+#include <vesta/mm.h>
+#include <vesta/pv.h>
+#include <vesta/setup.h>
+#include <vesta/x86.h>
+
+extern uint64_t pv_syscall_slots[];
+extern const char pv_syscall64_stubs[], pv_syscall32_stubs[];
+
+#define X86_EFLAGS_TF (1UL << 8)
+#define X86_EFLAGS_DF (1UL << 10)
+#define X86_EFLAGS_IOPL (3UL << 12)
+#define X86_EFLAGS_NT (1UL << 14)
+
+void pv_cpu_init(unsigned int cpu)
+{
+    struct percpu *pc = percpu[cpu];
+    pv_syscall_slots[cpu * 2] = (uint64_t)pc->stack + STACK_SIZE - sizeof(struct cpu_info);
+    /* STAR: SYSCALL loads CS 0xe008 / SS 0xe010; SYSRET would load 0xe033 / 0xe02b. */
+    wrmsr(MSR_STAR, ((uint64_t)(GUEST_CS32 & ~3) << 48) | ((uint64_t)HYPERVISOR_CS << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)pv_syscall64_stubs + cpu * 64);
+    wrmsr(MSR_CSTAR, (uint64_t)pv_syscall32_stubs + cpu * 64);
+    wrmsr(MSR_SFMASK, X86_EFLAGS_TF | X86_EFLAGS_IF | X86_EFLAGS_DF | X86_EFLAGS_IOPL | X86_EFLAGS_NT |
+                          X86_EFLAGS_AC);
+    sched_init_cpu(cpu);
+}
+
+/* ---- FPU: lazily switched. CR0.TS is set whenever the registers do not hold the running vCPU's state or the
+ * guest asked for TS (fpu_taskswitch); the #NM handler loads the state. */
+
+static inline void clts(void) { __asm__ volatile("clts"); }
+static inline void stts(void) { write_cr0(read_cr0() | X86_CR0_TS); }
+
+void vcpu_init_fpu(struct vcpu *v)
+{
+    memset(v->fpu_state, 0, sizeof(v->fpu_state));
+    *(uint16_t *)&v->fpu_state[0] = 0x37f;    /* FCW after FNINIT */
+    *(uint32_t *)&v->fpu_state[24] = 0x1f80;  /* MXCSR at reset */
+}
+
+void fpu_ensure_loaded(struct vcpu *v)
+{
+    struct percpu *pc = this_cpu();
+    clts();
+    if (pc->fpu_owner == v)
+        return;
+    if (pc->fpu_owner)
+        __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])pc->fpu_owner->fpu_state));
+    __asm__ volatile("fxrstor64 %0" ::"m"(*(uint8_t(*)[512])v->fpu_state));
+    pc->fpu_owner = v;
+}
+
+/* A vCPU leaving its CPU for good (or being destroyed) must not stay the FPU owner anywhere. Pinned vCPUs
+ * only ever own their own CPU's FPU, so the check is local. */
+static void fpu_release(struct vcpu *v)
+{
+    struct percpu *pc = percpu[v->processor];
+    if (pc->fpu_owner == v) {
+        clts();
+        __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])v->fpu_state));
+        pc->fpu_owner = NULL;
+    }
+}
+
+/* ---- Guest modes. Kernel and user mode differ in their L4 and in which GS base is active; the other one waits
+ * in MSR_KERNEL_GS_BASE, so switching is a SWAPGS. */
+
+void pv_load_cr3(struct vcpu *v)
+{
+    mfn_t l4 = v->pv.kernel_mode || !v->pv.user_l4 ? v->pv.kernel_l4 : v->pv.user_l4;
+    write_cr3(l4 << PAGE_SHIFT);
+}
+
+void toggle_guest_mode(struct vcpu *v)
+{
+    v->pv.kernel_mode = !v->pv.kernel_mode;
+    __asm__ volatile("swapgs");
+    pv_load_cr3(v);
+}
+
+void pv_write_gs_base_user(struct vcpu *v, uint64_t base)
+{
+    v->pv.gs_base_user = base;
+    wrmsr(v->pv.kernel_mode ? MSR_KERNEL_GS_BASE : MSR_GS_BASE, base);
+}
+
+/* ---- Segment state, saved and restored only when vCPUs switch: the hypervisor itself never touches DS, ES, FS
+ * or GS. */
+
+static inline uint16_t read_sel(int which)
+{
+    uint16_t s = 0;
+    switch (which) {
+    case 0: __asm__ volatile("mov %%ds, %0" : "=r"(s)); break;
+    case 1: __asm__ volatile("mov %%es, %0" : "=r"(s)); break;
+    case 2: __asm__ volatile("mov %%fs, %0" : "=r"(s)); break;
+    default: __asm__ volatile("mov %%gs, %0" : "=r"(s)); break;
+    }
+    return s;
+}
+
+/* Loads a selector; one the guest made invalid meanwhile becomes null (the guest sees it through the failsafe
+ * callback in Xen; Vesta reports it the same way below). Returns false if the load faulted. */
+#define LOAD_SEG(seg, val)                                                                                         \
+    ({                                                                                                             \
+        int ok_ = 1;                                                                                               \
+        __asm__ volatile("1: mov %w1, %%" seg "\n2:\n"                                                             \
+                         ".pushsection .fixup, \"ax\"\n"                                                           \
+                         "3: xor %0, %0\n"                                                                         \
+                         "   mov %0, %%" seg "\n"                                                                  \
+                         "   jmp 2b\n"                                                                             \
+                         ".popsection\n"                                                                           \
+                         ".pushsection __ex_table, \"a\"\n"                                                        \
+                         ".balign 4\n"                                                                             \
+                         ".long 1b - ., 3b - .\n"                                                                  \
+                         ".popsection"                                                                             \
+                         : "+r"(ok_)                                                                               \
+                         : "r"((unsigned int)(val)));                                                              \
+        ok_;                                                                                                       \
+    })
+
+static void save_segments(struct vcpu *v)
+{
+    v->pv.ds = read_sel(0);
+    v->pv.es = read_sel(1);
+    v->pv.fs = read_sel(2);
+    v->pv.gs = read_sel(3);
+    v->pv.fs_base = rdmsr(MSR_FS_BASE);
+    uint64_t active = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
+    v->pv.gs_base_kernel = v->pv.kernel_mode ? active : shadow;
+    v->pv.gs_base_user = v->pv.kernel_mode ? shadow : active;
+}
+
+static bool load_segments(struct vcpu *v)
+{
+    bool ok = LOAD_SEG("ds", v->pv.ds);
+    ok &= LOAD_SEG("es", v->pv.es);
+    ok &= LOAD_SEG("fs", v->pv.fs);
+    ok &= LOAD_SEG("gs", v->pv.gs);
+    wrmsr(MSR_FS_BASE, v->pv.fs_base);
+    wrmsr(MSR_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_kernel : v->pv.gs_base_user);
+    wrmsr(MSR_KERNEL_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_user : v->pv.gs_base_kernel);
+    return ok;
+}
+
+/* ---- Switching. */
+
+static void idle_entry(void) { sched_run(); }
+
+__noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
+{
+    struct percpu *pc = this_cpu();
+    struct cpu_regs *frame = guest_frame();
+    local_irq_disable();
+    if (prev) {
+        prev->regs = *frame;
+        save_segments(prev);
+        if (prev->state == VCPU_DOWN)
+            fpu_release(prev);
+    }
+    if (!next) {
+        write_cr3(virt_to_maddr(idle_pg_table));
+        reset_stack_and_call(frame, idle_entry);
+    }
+    pv_load_cr3(next);
+    pv_load_gdt_ldt(next);
+    bool segs_ok = load_segments(next);
+    if (pc->fpu_owner == next && !next->pv.ctrlreg0_ts)
+        clts();
+    else
+        stts();
+    *frame = next->regs;
+    if (!segs_ok && next->pv.failsafe_callback) {
+        struct trap_bounce tb = {.flags = TBF_FAILSAFE | (next->pv.failsafe_disables_events ? TBF_INTERRUPT : 0),
+                                 .target = next->pv.failsafe_callback};
+        pv_create_bounce_frame(next, frame, &tb);
+    }
+    reset_stack_and_return_to_guest(frame);
+}
+
+/* ---- The exit path. */
+
+void pv_exit_work(struct cpu_regs *regs)
+{
+    if (regs != guest_frame())
+        return; /* an NMI or machine check on its IST stack: straight back */
+    struct percpu *pc = this_cpu();
+    for (;;) {
+        local_irq_disable();
+        if (pc->softirq_pending) {
+            local_irq_enable();
+            sched_softirq();
+            continue;
+        }
+        struct vcpu *v = pc->curr;
+        if (v && v->vcpu_info && v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
+            v->pv.event_callback) {
+            local_irq_enable();
+            pv_deliver_event(v, regs);
+            continue;
+        }
+        return;
+    }
+}

@@ -1,0 +1,110 @@
+/* Hypercall entry and dispatch for 64-bit PV guests.
+ *
+ * A guest kernel's SYSCALL is a hypercall: the number in %rax, arguments in %rdi, %rsi, %rdx, %r10, %r8, %r9,
+ * the result back in %rax. A SYSCALL from guest user mode is the guest's own system call and is bounced to the
+ * kernel's syscall callback. Numbers without a handler return -ENOSYS, as Xen does. */
+#include <public/callback.h>
+#include <vesta/errno.h>
+#include <vesta/guest_access.h>
+#include <vesta/lib.h>
+#include <vesta/pv.h>
+#include <vesta/x86.h>
+
+static const hypercall_fn hypercall_table[64] = {
+    [__HYPERVISOR_set_trap_table] = do_set_trap_table,
+    [__HYPERVISOR_mmu_update] = do_mmu_update,
+    [__HYPERVISOR_set_gdt] = do_set_gdt,
+    [__HYPERVISOR_stack_switch] = do_stack_switch,
+    [__HYPERVISOR_set_callbacks] = do_set_callbacks,
+    [__HYPERVISOR_fpu_taskswitch] = do_fpu_taskswitch,
+    [__HYPERVISOR_sched_op_compat] = do_sched_op_compat,
+    [__HYPERVISOR_platform_op] = do_platform_op,
+    [__HYPERVISOR_set_debugreg] = do_set_debugreg,
+    [__HYPERVISOR_get_debugreg] = do_get_debugreg,
+    [__HYPERVISOR_update_descriptor] = do_update_descriptor,
+    [__HYPERVISOR_memory_op] = do_memory_op,
+    [__HYPERVISOR_multicall] = do_multicall,
+    [__HYPERVISOR_update_va_mapping] = do_update_va_mapping,
+    [__HYPERVISOR_set_timer_op] = do_set_timer_op,
+    [__HYPERVISOR_xen_version] = do_xen_version,
+    [__HYPERVISOR_console_io] = do_console_io,
+    [__HYPERVISOR_grant_table_op] = do_grant_table_op,
+    [__HYPERVISOR_vm_assist] = do_vm_assist,
+    [__HYPERVISOR_update_va_mapping_otherdomain] = do_update_va_mapping_otherdomain,
+    [__HYPERVISOR_vcpu_op] = do_vcpu_op,
+    [__HYPERVISOR_set_segment_base] = do_set_segment_base,
+    [__HYPERVISOR_mmuext_op] = do_mmuext_op,
+    [__HYPERVISOR_nmi_op] = do_nmi_op,
+    [__HYPERVISOR_sched_op] = do_sched_op,
+    [__HYPERVISOR_callback_op] = do_callback_op,
+    [__HYPERVISOR_event_channel_op] = do_event_channel_op_hc,
+    [__HYPERVISOR_physdev_op] = do_physdev_op,
+    [__HYPERVISOR_sysctl] = do_sysctl,
+    [__HYPERVISOR_domctl] = do_domctl,
+};
+
+long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
+                     unsigned long a5, unsigned long a6)
+{
+    if (nr >= ARRAY_SIZE(hypercall_table) || !hypercall_table[nr])
+        return -ENOSYS;
+    return hypercall_table[nr](a1, a2, a3, a4, a5, a6);
+}
+
+/* A SYSCALL from guest user mode, delivered to the guest kernel like Xen does: with the user RIP/RFLAGS in the
+ * frame, at the registered syscall callback; without one the guest gets #UD. */
+static void bounce_user_syscall(struct vcpu *v, struct cpu_regs *regs)
+{
+    if (!v->pv.syscall_callback) {
+        pv_inject_exception(v, regs, TRAP_UD, -1);
+        return;
+    }
+    struct trap_bounce tb = {.flags = v->pv.syscall_disables_events ? TBF_INTERRUPT : 0,
+                             .target = v->pv.syscall_callback};
+    pv_create_bounce_frame(v, regs, &tb);
+}
+
+void pv_syscall_entry(struct cpu_regs *regs)
+{
+    struct vcpu *v = current_vcpu();
+    local_irq_enable();
+    if (regs->vector == VEC_SYSCALL32) {
+        pv_inject_exception(v, regs, TRAP_UD, -1); /* no 32-bit guest code */
+        return;
+    }
+    if (!v->pv.kernel_mode) {
+        bounce_user_syscall(v, regs);
+        return;
+    }
+    v->hypercalls++;
+    if (regs->rax == __HYPERVISOR_iret) {
+        regs->rax = (uint64_t)do_iret(regs);
+        return;
+    }
+    regs->rax = (uint64_t)pv_do_hypercall(regs->rax, regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8,
+                                          regs->r9);
+}
+
+/* Each entry's result is written back as it completes; a bad entry pointer ends the batch with -EFAULT. iret
+ * and multicall itself cannot be batched (Xen gives them -ENOSYS... as results). */
+HC(do_multicall)
+{
+    unsigned long list = a1, nr = a2;
+    for (unsigned long i = 0; i < nr; i++) {
+        struct multicall_entry e;
+        uint64_t va = list + i * sizeof(e);
+        if (copy_from_guest(&e, va, sizeof(e)))
+            return -EFAULT;
+        long rc;
+        if (e.op == __HYPERVISOR_multicall || e.op == __HYPERVISOR_iret)
+            rc = -ENOSYS;
+        else
+            rc = pv_do_hypercall(e.op, e.args[0], e.args[1], e.args[2], e.args[3], e.args[4], e.args[5]);
+        if (copy_to_guest(va + offsetof(struct multicall_entry, result), &rc, sizeof(rc)))
+            return -EFAULT;
+        struct domain *d = current_domain();
+        if (d->is_shutting_down)
+            break;
+    }
+    return 0;
+}

@@ -1,0 +1,126 @@
+/* The x86-64 PV machine: how guests enter and leave the hypervisor, and the PV-specific operations.
+ *
+ * Guest kernel and user both run in ring 3. Every entry from a guest (interrupt, exception, SYSCALL) leaves a
+ * struct cpu_regs at the top of the CPU's stack (guest_frame()), and every exit goes through return_to_guest,
+ * which calls pv_exit_work() for softirqs and event delivery. */
+#ifndef VESTA_PV_H
+#define VESTA_PV_H
+
+#include <vesta/domain.h>
+#include <vesta/percpu.h>
+#include <vesta/traps.h>
+
+#define VEC_SYSCALL64 0x100
+#define VEC_SYSCALL32 0x101
+
+static inline struct cpu_regs *guest_frame(void)
+{
+    return (struct cpu_regs *)((char *)get_cpu_info() - sizeof(struct cpu_regs));
+}
+
+static inline bool guest_mode(const struct cpu_regs *r) { return (r->cs & 3) == 3; }
+
+/* entry.S */
+__noreturn void reset_stack_and_return_to_guest(struct cpu_regs *frame);
+__noreturn void reset_stack_and_call(void *stack_top, void (*fn)(void));
+
+/* context.c */
+void pv_cpu_init(unsigned int cpu);            /* SYSCALL MSRs for this CPU */
+void pv_exit_work(struct cpu_regs *regs);
+void pv_syscall_entry(struct cpu_regs *regs);
+__noreturn void context_switch(struct vcpu *prev, struct vcpu *next); /* either may be NULL (idle) */
+void toggle_guest_mode(struct vcpu *v);
+void pv_load_cr3(struct vcpu *v);               /* the L4 for the vCPU's current mode */
+void pv_write_gs_base_user(struct vcpu *v, uint64_t base);
+void fpu_ensure_loaded(struct vcpu *v);
+void vcpu_init_fpu(struct vcpu *v);
+
+/* traps.c */
+#define TBF_EXCEPTION 1
+#define TBF_ERRCODE 2
+#define TBF_INTERRUPT 8   /* mask events on delivery */
+#define TBF_FAILSAFE 16
+struct trap_bounce {
+    uint32_t error_code;
+    uint8_t flags;
+    uint64_t target;
+};
+/* Rewrites regs so that the guest resumes in its kernel at tb->target with the ABI's frame on its kernel stack.
+ * Returns false (after crashing the domain) if the frame cannot be written. */
+bool pv_create_bounce_frame(struct vcpu *v, struct cpu_regs *regs, const struct trap_bounce *tb);
+void pv_inject_exception(struct vcpu *v, struct cpu_regs *regs, unsigned int vector, int error_code);
+void pv_handle_exception(struct cpu_regs *regs);
+bool pv_deliver_event(struct vcpu *v, struct cpu_regs *regs);
+long do_iret(struct cpu_regs *regs);
+
+/* emulate.c: privileged instructions, CPUID, MSRs, port I/O. Returns true if the instruction was handled
+ * (emulated, or an exception injected). */
+bool pv_emulate_privileged(struct vcpu *v, struct cpu_regs *regs);
+bool pv_emulate_forced(struct vcpu *v, struct cpu_regs *regs); /* ud2 'xen' prefix */
+void pv_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t *a, uint32_t *b, uint32_t *c,
+              uint32_t *d);
+
+/* mm.c */
+void m2p_init(void);                            /* the machine-to-phys table and its read-only alias */
+void set_gpfn_from_mfn(mfn_t mfn, uint64_t pfn);
+uint64_t get_gpfn_from_mfn(mfn_t mfn);
+#define M2P_INVALID (~0UL)
+int pv_get_page_type(struct domain *d, mfn_t mfn, uint64_t type);  /* with validation */
+void pv_put_page_type(mfn_t mfn);
+bool pv_get_page(struct domain *d, mfn_t mfn);  /* general reference on a page d may access */
+void pv_put_page(mfn_t mfn);
+void pv_init_guest_l4(struct domain *d, uint64_t *l4); /* hypervisor slots */
+bool pv_handle_pt_write_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
+bool pv_map_ldt_page(struct vcpu *v, uint64_t addr);   /* lazy LDT mapping on #PF in the window */
+void pv_load_gdt_ldt(struct vcpu *v);          /* on context switch: map v's GDT/LDT into the CPU window */
+void flush_tlb_domain(struct domain *d);
+
+/* dom0_build.c */
+struct dom0_layout;
+struct xen_elf_info;
+struct boot_module;
+int dom0_construct(const void *image, size_t image_len, const struct xen_elf_info *elf,
+                   const struct dom0_layout *l, const char *cmdline, const struct boot_module *initrd,
+                   unsigned int nr_vcpus);
+
+/* Hypercalls (one handler per number; arguments as the guest passed them). */
+typedef long (*hypercall_fn)(unsigned long, unsigned long, unsigned long, unsigned long, unsigned long,
+                             unsigned long);
+long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
+                     unsigned long a5, unsigned long a6);
+extern bool hypercall_preempt_check_flag;
+
+#define HC(name) long name(unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, \
+                           unsigned long a5, unsigned long a6)
+HC(do_set_trap_table);
+HC(do_mmu_update);
+HC(do_set_gdt);
+HC(do_stack_switch);
+HC(do_set_callbacks);
+HC(do_fpu_taskswitch);
+HC(do_platform_op);
+HC(do_set_debugreg);
+HC(do_get_debugreg);
+HC(do_update_descriptor);
+HC(do_memory_op);
+HC(do_multicall);
+HC(do_update_va_mapping);
+HC(do_set_timer_op);
+HC(do_xen_version);
+HC(do_console_io);
+HC(do_grant_table_op);
+HC(do_vm_assist);
+HC(do_update_va_mapping_otherdomain);
+HC(do_vcpu_op);
+HC(do_set_segment_base);
+HC(do_mmuext_op);
+HC(do_nmi_op);
+HC(do_sched_op);
+HC(do_callback_op);
+HC(do_event_channel_op_hc);
+HC(do_physdev_op);
+HC(do_sched_op_compat);
+HC(do_sysctl);
+HC(do_domctl);
+
+#endif
