@@ -84,3 +84,4 @@ run:
 
 bench:
 	bash bench/boot-time.sh
+	bash bench/pathlen.sh

@@ -308,12 +308,12 @@ void do_trap(struct cpu_regs *regs)
         pr_warn("NMI received on CPU%u (ignored)", smp_processor_id());
         return;
     }
-    if ((vec == TRAP_PF || vec == TRAP_GP) && search_exception_table(regs))
-        return;
     if ((regs->cs & 3) == 3 && vec != TRAP_DF && vec != TRAP_MC && this_cpu()->curr) {
         pv_handle_exception(regs);
         return;
     }
+    if ((vec == TRAP_PF || vec == TRAP_GP) && search_exception_table(regs))
+        return;
 
     char why[96];
     if (vec == TRAP_PF)

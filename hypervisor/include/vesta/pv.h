@@ -27,6 +27,7 @@ __noreturn void reset_stack_and_call(void *stack_top, void (*fn)(void));
 /* context.c */
 void pv_cpu_init(unsigned int cpu);            /* SYSCALL MSRs for this CPU */
 void pv_exit_work(struct cpu_regs *regs);
+void pv_guest_iret_fault(struct cpu_regs *regs);
 void pv_syscall_entry(struct cpu_regs *regs);
 __noreturn void context_switch(struct vcpu *prev, struct vcpu *next); /* either may be NULL (idle) */
 void toggle_guest_mode(struct vcpu *v);

@@ -206,3 +206,13 @@ void pv_exit_work(struct cpu_regs *regs)
         return;
     }
 }
+
+/* The CPU refused the guest frame on the way out (entry.S): the guest made its own context unloadable, which
+ * Xen treats as fatal for the domain too. */
+void pv_guest_iret_fault(struct cpu_regs *regs)
+{
+    struct vcpu *v = current_vcpu();
+    local_irq_enable();
+    domain_crash(v->domain, "guest context does not load (CS %#lx SS %#lx RIP %#lx)", regs->cs, regs->ss,
+                 regs->rip);
+}
