@@ -2,6 +2,8 @@
  * does and plans its initial address space with dom0_layout.c, printing the arrangement in Xen's format so the
  * two can be compared line by line. Loading the kernel and starting dom0 are the PV machine's part (next). */
 #include <vesta/bzimage.h>
+#include <vesta/timer.h>
+#include <vesta/xz.h>
 #include <vesta/dom0_layout.h>
 #include <vesta/elf.h>
 #include <vesta/mm.h>
@@ -45,9 +47,52 @@ static uint64_t dom0_nr_pages(const struct xen_elf_info *elf, uint64_t initrd_le
     return nr;
 }
 
-/* What dom0_inspect() found in module 0. */
+/* What dom0_inspect() found in module 0: the kernel ELF (the module itself, or the unpacked payload of a
+ * bzImage) and its notes. */
 static struct xen_elf_info dom0_elf;
 static bool dom0_elf_ok;
+static const void *dom0_image;
+static size_t dom0_image_len;
+static struct frame *unpacked_frames; /* the buffer holding an unpacked bzImage payload */
+static uint64_t unpacked_pages;
+
+/* Unpacks an xz payload into fresh frames. Only xz is supported: it is what Debian's and most distributions'
+ * kernels use; other compressions are refused with a clear message. */
+static bool unpack_bzimage(const struct bzimage_info *bz)
+{
+    if (bz->comp != BZIMAGE_COMP_XZ) {
+        pr_err("Dom0 kernel: %s-compressed bzImage payloads are not supported (xz is)", bzimage_comp_name(bz->comp));
+        return false;
+    }
+    uint64_t pages = ALIGN_UP((uint64_t)bz->decompressed_len + 64, PAGE_SIZE) >> PAGE_SHIFT;
+    unsigned int order = 0;
+    while ((1UL << order) < pages)
+        order++;
+    struct frame *f = alloc_pages(order);
+    if (!f) {
+        pr_err("Dom0 kernel: no memory to unpack %u bytes", bz->decompressed_len);
+        return false;
+    }
+    for (uint64_t i = pages; i < (1UL << order); i++) /* give back the tail of the power-of-two block */
+        free_pages(f + i, 0);
+    void *out = mfn_to_virt(frame_to_mfn(f));
+    size_t out_len = 0;
+    const char *why = NULL;
+    uint64_t t0 = now_ns();
+    int rc = xz_decompress(bz->payload, bz->payload_length, out, pages << PAGE_SHIFT, &out_len, &why);
+    if (rc) {
+        pr_err("Dom0 kernel: unpacking the xz payload failed (%d): %s", rc, why ? why : "unknown error");
+        for (uint64_t i = 0; i < pages; i++)
+            free_pages(f + i, 0);
+        return false;
+    }
+    printk("Dom0 kernel: unpacked %lu bytes in %lu ms", (unsigned long)out_len, (now_ns() - t0) / 1000000);
+    unpacked_frames = f;
+    unpacked_pages = pages;
+    dom0_image = out;
+    dom0_image_len = out_len;
+    return true;
+}
 
 void dom0_inspect(void)
 {
@@ -58,17 +103,19 @@ void dom0_inspect(void)
     struct bzimage_info bz;
     const char *why = NULL;
     int rc = bzimage_parse(image, m->end - m->start, &bz, &why);
+    dom0_image = image;
+    dom0_image_len = m->end - m->start;
     if (rc > 0) {
         printk("Dom0 kernel: bzImage, boot protocol %u.%02u, %s payload of %u bytes (%u bytes unpacked)",
                bz.version >> 8, bz.version & 0xff, bzimage_comp_name(bz.comp), bz.payload_length,
                bz.decompressed_len);
-        return;
-    }
-    if (rc < 0) {
+        if (!unpack_bzimage(&bz))
+            return;
+    } else if (rc < 0) {
         pr_err("Dom0 kernel: malformed bzImage: %s", why ? why : "unknown error");
         return;
     }
-    if (elf_parse_xen(image, m->end - m->start, &dom0_elf)) {
+    if (elf_parse_xen(dom0_image, dom0_image_len, &dom0_elf)) {
         pr_err("Dom0 kernel: not a usable PV image: %s", dom0_elf.error ? dom0_elf.error : "unknown error");
         return;
     }
@@ -83,8 +130,7 @@ void dom0_build(void)
     if (!boot_info.nr_mods)
         return;
     if (!dom0_elf_ok) {
-        printk("Dom0 builder: no loadable ELF kernel (compressed bzImage kernels are not unpacked yet); "
-               "dom0 not planned");
+        printk("Dom0 builder: no loadable PV kernel; dom0 not built");
         return;
     }
     const struct xen_elf_info *elf = &dom0_elf;
@@ -108,7 +154,16 @@ void dom0_build(void)
     const struct boot_module *m = &boot_info.mods[0];
     unsigned int nr_vcpus = boot_opts.dom0_max_vcpus ? boot_opts.dom0_max_vcpus : nr_cpus_online;
     nr_vcpus = MIN(nr_vcpus, MAX_VIRT_CPUS);
-    if (dom0_construct(maddr_to_virt(m->start), m->end - m->start, elf, &l, boot_module_args(&boot_info, m),
-                       boot_info.nr_mods > 1 ? &boot_info.mods[1] : NULL, nr_vcpus))
+    if (dom0_construct(dom0_image, dom0_image_len, elf, &l, boot_module_args(&boot_info, m),
+                       boot_info.nr_mods > 1 ? &boot_info.mods[1] : NULL, nr_vcpus)) {
         pr_err("Dom0 builder: dom0 not started");
+        return;
+    }
+    /* The kernel is loaded: its module and any unpacked copy go back to the heap, as Xen frees them. */
+    uint64_t freed = 0;
+    for (uint64_t i = 0; unpacked_frames && i < unpacked_pages; i++, freed++)
+        free_pages(unpacked_frames + i, 0);
+    for (paddr_t pa = ALIGN_UP(m->start, PAGE_SIZE); pa + PAGE_SIZE <= m->end; pa += PAGE_SIZE, freed++)
+        free_boot_frame(pa >> PAGE_SHIFT);
+    printk("Dom0 builder: %lu KiB of kernel image memory freed", freed << 2);
 }

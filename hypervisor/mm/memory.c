@@ -190,6 +190,17 @@ struct frame *alloc_pages_below(unsigned int order, paddr_t limit)
 
 struct frame *alloc_pages(unsigned int order) { return alloc_pages_below(order, 0); }
 
+/* A RAM frame reserved at boot (a boot module) joins the heap once its contents are no longer needed. */
+void free_boot_frame(mfn_t mfn)
+{
+    struct frame *f = mfn_to_frame(mfn);
+    if (!mfn_valid(mfn) || !(f->count_info & FRAME_C_RESERVED) || frame_ref_count(f))
+        return;
+    f->count_info = 0;
+    f->owner = FRAME_OWNER_NONE;
+    free_pages(f, 0);
+}
+
 void free_pages(struct frame *f, unsigned int order)
 {
     unsigned long fl = spin_lock_irqsave(&heap_lock);

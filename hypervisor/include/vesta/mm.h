@@ -40,6 +40,7 @@ paddr_t trampoline_page(void);             /* a page below 1 MiB kept for AP sta
 struct frame *alloc_pages(unsigned int order);
 struct frame *alloc_pages_below(unsigned int order, paddr_t limit);
 void free_pages(struct frame *f, unsigned int order);
+void free_boot_frame(mfn_t mfn);          /* a boot module's frame, once consumed */
 void *alloc_hv_pages(unsigned int order);  /* mapped through the direct map, zeroed */
 void free_hv_pages(void *va, unsigned int order);
 uint64_t free_page_count(void);

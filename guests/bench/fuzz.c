@@ -1,0 +1,121 @@
+/*
+ * fuzz: every hypercall with random arguments and random pointers, for a fixed time.
+ *
+ * The command line "fuzz=SECONDS,seed=N" sets the duration (default 60 s) and the seed. Arguments are drawn from
+ * a mix that finds bugs: small integers (sub-op numbers, counts), random 64-bit values, pointers to our own
+ * buffers filled with random bytes (so structures are read and parsed), pointers to unmapped, read-only,
+ * non-canonical and hypervisor addresses, and machine frame numbers of our own pages. Calls that would end or
+ * freeze the domain by design (shutdown, block, poll, taking vCPU 0 down, replacing the trap table or
+ * callbacks) are left out so the run lasts; anything else the guest does to itself is its own business, and
+ * the hypervisor must answer with error codes or crash only this domain, with a console line saying why.
+ *
+ * Prints "FUZZ calls=<n> seconds=<s>" at the end, then powers off.
+ */
+#include "guest.h"
+
+static uint64_t rng;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 0x2545F4914F6CDD1DULL;
+}
+
+#define NBUF 4
+static uint8_t bufs[NBUF][2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static const uint8_t ro_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = {1};
+
+static uint64_t own_mfn(void)
+{
+    uint64_t pfn = rnd() % start_info->nr_pages;
+    return p2m()[pfn];
+}
+
+static uint64_t arg(void)
+{
+    switch (rnd() % 12) {
+    case 0: return 0;
+    case 1: return rnd() % 8;
+    case 2: return rnd() % 64;
+    case 3: return rnd();
+    case 4: case 5: {
+        uint8_t *b = bufs[rnd() % NBUF];
+        for (unsigned int i = 0; i < 256; i++)
+            b[rnd() % sizeof(bufs[0])] = (uint8_t)rnd();
+        return (uint64_t)(b + (rnd() % 64) * 8);
+    }
+    case 6: return (uint64_t)ro_page;
+    case 7: return 0x1000 + (rnd() % 0x100000) * 8;                 /* low, unmapped */
+    case 8: return HYPERVISOR_VIRT_START + (rnd() % (1UL << 40));   /* hypervisor range */
+    case 9: return 0x0000800000000000UL + (rnd() % (1UL << 32));  /* non-canonical */
+    case 10: return own_mfn();
+    default: return (own_mfn() << PAGE_SHIFT) | (rnd() % 512) * 8 | (rnd() % 4);
+    }
+}
+
+/* Calls that stop the domain by design, which would end the run early without testing anything. */
+static bool excluded(unsigned long nr, uint64_t a1, uint64_t a2)
+{
+    switch (nr) {
+    case __HYPERVISOR_iret:
+    case __HYPERVISOR_console_io: /* random bytes on the console only bury the log */
+    case __HYPERVISOR_set_trap_table:
+    case __HYPERVISOR_set_callbacks:
+    case __HYPERVISOR_stack_switch:
+        return true;
+    case __HYPERVISOR_sched_op:
+    case __HYPERVISOR_sched_op_compat:
+        return a1 != SCHEDOP_yield;
+    case __HYPERVISOR_vcpu_op:
+        return a2 == 0 && (a1 == VCPUOP_down || a1 == VCPUOP_initialise || a1 == VCPUOP_register_vcpu_info);
+    case __HYPERVISOR_callback_op:
+        return a1 == CALLBACKOP_register;
+    case __HYPERVISOR_mmuext_op:
+    case __HYPERVISOR_mmu_update:
+    case __HYPERVISOR_update_va_mapping:
+    case __HYPERVISOR_multicall:
+        return false;
+    default:
+        return false;
+    }
+}
+
+static unsigned long parse_num(const char *s, const char *key, unsigned long dflt)
+{
+    const char *p = strstr(s, key);
+    if (!p)
+        return dflt;
+    p += strlen(key);
+    unsigned long v = 0;
+    while (*p >= '0' && *p <= '9')
+        v = v * 10 + (unsigned long)(*p++ - '0');
+    return v;
+}
+
+void test_main(void)
+{
+    const char *cl = (const char *)start_info->cmd_line;
+    unsigned long seconds = parse_num(cl, "fuzz=", 60);
+    rng = parse_num(cl, "seed=", 1) * 0x9E3779B97F4A7C15ULL + 1;
+    uint64_t start = system_time_ns(), end = start + seconds * 1000000000UL;
+    unsigned long calls = 0;
+    printf("FUZZ start: %lu s, seed %lu\n", seconds, parse_num(cl, "seed=", 1));
+    while (system_time_ns() < end) {
+        for (unsigned int i = 0; i < 64; i++) {
+            unsigned long nr = rnd() % 56;
+            uint64_t a1 = arg(), a2 = arg(), a3 = arg(), a4 = arg(), a5 = arg();
+            if (rnd() % 2)
+                a1 = rnd() % 40; /* sub-op numbers are small */
+            if (excluded(nr, a1, a2))
+                continue;
+            (void)hypercall_dyn((unsigned int)nr, (long)a1, (long)a2, (long)a3, (long)a4, (long)a5);
+            calls++;
+        }
+        if ((calls & 0xffff) < 64)
+            printf("FUZZ progress: %lu calls\n", calls);
+    }
+    printf("FUZZ calls=%lu seconds=%lu\n", calls, seconds);
+    CHECK(calls > 0, "fuzzer made calls");
+}
