@@ -123,7 +123,46 @@ void test_main(void)
     gv.dom = DOMID_SELF;
     hyp_grant_table_op(GNTTABOP_get_version, &gv, 1);
     CHECK_EQ(gv.version, 2, "get_version now 2");
+    /* Version 2 has status frames; one still mapped blocks the way back
+     * to version 1 (XSA-255). */
+    {
+        uint64_t sf[2] = { 0, 0 };
+        struct gnttab_get_status_frames gsf;
+
+        memset(&gsf, 0, sizeof(gsf));
+        gsf.dom = DOMID_SELF;
+        gsf.nr_frames = 1;
+        xen_set_guest_handle(gsf.frame_list, sf);
+        CHECK_EQ(hyp_grant_table_op(GNTTABOP_get_status_frames, &gsf, 1), 0,
+                 "get_status_frames rc");
+        CHECK_EQ(gsf.status, GNTST_okay, "get_status_frames status okay");
+        CHECK(sf[0] != 0 && sf[1] == 0, "one status frame returned");
+        gsf.nr_frames = 2;
+        hyp_grant_table_op(GNTTABOP_get_status_frames, &gsf, 1);
+        CHECK_EQ(gsf.status, GNTST_general_error,
+                 "more status frames than exist -> general_error");
+        rc = hyp_update_va_mapping((uint64_t)table_window,
+                                   (sf[0] << PAGE_SHIFT) | PTE_P | PTE_A, UVMF_INVLPG);
+        CHECK_EQ(rc, 0, "map the status frame read-only");
+        sv.version = 1;
+        CHECK_EQ(hyp_grant_table_op(GNTTABOP_set_version, &sv, 1), -EBUSY,
+                 "set_version(1) with a status frame mapped -> -EBUSY");
+        CHECK_EQ(sv.version, 2, "still version 2");
+        CHECK_EQ(hyp_update_va_mapping((uint64_t)table_window, 0, UVMF_INVLPG), 0,
+                 "unmap the status frame");
+    }
     sv.version = 1;
     CHECK_EQ(hyp_grant_table_op(GNTTABOP_set_version, &sv, 1), 0, "set_version(1)");
+    {
+        struct gnttab_get_status_frames gsf;
+        uint64_t sf = 0;
+
+        memset(&gsf, 0, sizeof(gsf));
+        gsf.dom = DOMID_SELF;
+        gsf.nr_frames = 1;
+        xen_set_guest_handle(gsf.frame_list, &sf);
+        hyp_grant_table_op(GNTTABOP_get_status_frames, &gsf, 1);
+        CHECK_EQ(gsf.status, GNTST_general_error, "no status frames in version 1");
+    }
     CHECK_EQ(sv.version, 1, "back to version 1");
 }

@@ -264,4 +264,110 @@ void test_main(void)
         CHECK_EQ(mm.v_start, MACH2PHYS_VIRT_START, "machphys v_start");
         CHECK_EQ(mm.v_end, MACH2PHYS_VIRT_END, "machphys v_end");
     }
+
+    /* 10. Linear page tables: an L4 slot may point at the L4 itself, read-only
+     * only (XSA-182); the self map holds no reference, so clearing it is fine. */
+    {
+        const uint64_t *l4 = (const uint64_t *)start_info->pt_base;
+        uint64_t l4_ma = va_to_mfn(l4) << PAGE_SHIFT;
+        unsigned int slot = 0;
+
+        for ( unsigned int k = 1; k < 256; k++ )
+            if ( !(l4[k] & PTE_P) )
+            {
+                slot = k;
+                break;
+            }
+        if ( CHECK(slot != 0, "found a free L4 slot") )
+        {
+            rc = mmu1(l4_ma + slot * 8, l4_ma | PTE_P | PTE_A);
+            CHECK_EQ(rc, 0, "read-only L4 self map allowed");
+            CHECK_EQ(l4[slot] & PTE_ADDR_MASK, l4_ma, "self map visible in the L4");
+            rc = mmu1(l4_ma + slot * 8, l4_ma | PTE_P | PTE_RW | PTE_A);
+            CHECK_EQ(rc, -EINVAL, "writable L4 self map refused");
+            CHECK_EQ(mmu1(l4_ma + slot * 8, 0), 0, "clear the self map");
+            CHECK_EQ(l4[slot], 0, "slot empty again");
+            CHECK_EQ(mmu1(l4_ma + 256 * 8, 0), -EINVAL,
+                     "hypervisor L4 slot 256 cannot be written");
+        }
+        CHECK_EQ(hyp_mmu_update(NULL, 1, NULL, 0), -ESRCH,
+                 "foreigndom naming oneself by id -> -ESRCH");
+        CHECK_EQ(hyp_mmuext_op(NULL, 1, NULL, 0), -ESRCH,
+                 "mmuext foreigndom naming oneself by id -> -ESRCH");
+    }
+
+    /* 11. memory_op queries. */
+    {
+        domid_t self = DOMID_SELF;
+        struct xen_memory_map mm;
+        long n;
+
+        rc = hyp_memory_op(XENMEM_maximum_ram_page, NULL);
+        CHECK(rc > 0, "maximum_ram_page > 0");
+        CHECK(hyp_memory_op(XENMEM_maximum_reservation, &self) >= current_reservation(),
+              "maximum_reservation >= current_reservation");
+        CHECK_EQ(hyp_memory_op(XENMEM_current_reservation, (void *)0x1), -EFAULT,
+                 "current_reservation bad pointer -> -EFAULT");
+        CHECK_EQ(hyp_memory_op(XENMEM_maximum_ram_page | (1 << 6), NULL), -EINVAL,
+                 "maximum_ram_page with a start extent -> -EINVAL");
+        memset(&mm, 0, sizeof(mm));
+        CHECK_EQ(hyp_memory_op(XENMEM_memory_map, &mm), -ENOSYS,
+                 "memory_map: a PV dom0 has no pseudo-physical map -> -ENOSYS");
+        memset(&mm, 0, sizeof(mm));
+        rc = hyp_memory_op(XENMEM_machine_memory_map, &mm);
+        CHECK_EQ(rc, 0, "machine_memory_map size query");
+        n = mm.nr_entries;
+        CHECK(n > 0, "machine_memory_map reports entries");
+        {
+            static struct xen_e820_entry map[128];
+
+            mm.nr_entries = 1;
+            xen_set_guest_handle(mm.buffer, map);
+            CHECK_EQ(hyp_memory_op(XENMEM_machine_memory_map, &mm), -EINVAL,
+                     "machine_memory_map with a 1-entry buffer -> -EINVAL");
+            mm.nr_entries = 128;
+            rc = hyp_memory_op(XENMEM_machine_memory_map, &mm);
+            CHECK_EQ(rc, 0, "machine_memory_map");
+            CHECK_EQ(mm.nr_entries, n, "same count as the size query");
+            for ( unsigned int k = 0; k < mm.nr_entries && k < 128; k++ )
+                printf("  e820 %016lx-%016lx type %u\n", (unsigned long)map[k].addr,
+                       (unsigned long)(map[k].addr + map[k].size), map[k].type);
+            CHECK(map[0].addr == 0 && map[0].type == 1, "first machine region is RAM at 0");
+        }
+        {
+            xen_pfn_t chunk[4] = { 0, 0, 0, 0 };
+            struct xen_machphys_mfn_list ml;
+
+            memset(&ml, 0, sizeof(ml));
+            ml.max_extents = 4;
+            xen_set_guest_handle(ml.extent_start, chunk);
+            CHECK_EQ(hyp_memory_op(XENMEM_machphys_mfn_list, &ml), 0, "machphys_mfn_list");
+            CHECK(ml.nr_extents >= 1 && chunk[0] != 0, "machphys_mfn_list names the M2P's first 2M");
+        }
+        {
+            /* Exchange: a bad input list is refused before anything happens. */
+            struct xen_memory_exchange x;
+
+            memset(&x, 0, sizeof(x));
+            x.in.nr_extents = 1;
+            x.out.nr_extents = 1;
+            x.in.domid = x.out.domid = DOMID_SELF;
+            xen_set_guest_handle(x.in.extent_start, HYPERVISOR_VIRT_START);
+            CHECK_EQ(hyp_memory_op(XENMEM_exchange, &x), -EFAULT,
+                     "exchange with an input list in the hypervisor hole -> -EFAULT");
+            x.out.nr_extents = 2;
+            CHECK_EQ(hyp_memory_op(XENMEM_exchange, &x), -EINVAL,
+                     "exchange with mismatched sizes -> -EINVAL");
+        }
+        {
+            /* add_to_physmap is for translated guests. */
+            struct xen_add_to_physmap xatp;
+
+            memset(&xatp, 0, sizeof(xatp));
+            xatp.domid = DOMID_SELF;
+            xatp.space = XENMAPSPACE_gmfn;
+            CHECK_EQ(hyp_memory_op(XENMEM_add_to_physmap, &xatp), -EACCES,
+                     "add_to_physmap on a PV domain -> -EACCES");
+        }
+    }
 }

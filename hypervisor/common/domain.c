@@ -42,7 +42,7 @@ struct domain *domain_create(domid_t id, unsigned int max_vcpus, bool privileged
      * way (owner = the domain, never freed while the domain lives). */
     struct frame *sf = mfn_to_frame(d->shared_info_mfn);
     sf->owner = id;
-    sf->count_info = FRAME_C_ALLOCATED | 1;
+    sf->count_info = FRAME_C_ALLOCATED | FRAME_C_XEN | 1; /* FRAME_C_XEN: never freed by a guest's last put */
     set_gpfn_from_mfn(d->shared_info_mfn, M2P_INVALID);
     evtchn_init_domain(d);
     if (!d->evtchn)

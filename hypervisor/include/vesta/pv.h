@@ -124,4 +124,18 @@ HC(do_sched_op_compat);
 HC(do_sysctl);
 HC(do_domctl);
 
+/* ---- memory area (memory_op, grant tables, physdev): helpers shared by those files. */
+
+/* Xen's access_ok() for a 64-bit PV guest: only the START of a guest buffer is checked (lower half of the
+ * 48-bit space, or above the hypervisor hole); a range running on into non-canonical space faults on the way
+ * instead. Sub-ops that report a bad handle with their own error code (not -EFAULT) need exactly this test. */
+static inline bool xen_addr_ok(uint64_t va)
+{
+    return va < (1UL << 47) || va >= 0xffff880000000000UL;
+}
+
+/* M2P backing frames (mm.c): the table is made of 2 MiB pieces. */
+unsigned int m2p_nr_chunks(void);
+mfn_t m2p_chunk_mfn(unsigned int i);
+
 #endif

@@ -284,6 +284,10 @@ int dom0_construct(const void *image, size_t image_len, const struct xen_elf_inf
         return -ENOMEM;
     }
     d->max_pages = l->nr_pages;
+    /* (memory area) Xen's ELF parser reads a PAE_MODE note of exactly "yes" as "extended CR3" and the dom0
+     * builder then turns on that assist; XENVER_get_features reports it as pae_pgdir_above_4gb. */
+    if (!strcmp(elf->pae_mode, "yes"))
+        d->vm_assist |= 1UL << VMASST_TYPE_pae_extended_cr3;
     struct builder b = {.d = d, .l = l, .nr_pages = l->nr_pages};
     unsigned int p2m_order = 0;
     while ((PAGE_SIZE << p2m_order) < b.nr_pages * 8)

@@ -96,7 +96,9 @@ HC(do_multicall)
         if (copy_from_guest(&e, va, sizeof(e)))
             return -EFAULT;
         long rc;
-        if (e.op == __HYPERVISOR_multicall || e.op == __HYPERVISOR_iret)
+        if (e.op == __HYPERVISOR_multicall)
+            rc = -EINVAL; /* Xen refuses a multicall inside a multicall with -EINVAL */
+        else if (e.op == __HYPERVISOR_iret)
             rc = -ENOSYS;
         else
             rc = pv_do_hypercall(e.op, e.args[0], e.args[1], e.args[2], e.args[3], e.args[4], e.args[5]);

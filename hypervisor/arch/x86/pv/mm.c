@@ -25,14 +25,19 @@
 #define M2P_RW_VIRT VMAP_VIRT_START
 static uint64_t *m2p = (uint64_t *)M2P_RW_VIRT;
 static uint64_t m2p_entries;
+static mfn_t *m2p_chunks; /* first frame of each 2 MiB piece, for XENMEM_machphys_mfn_list */
 
 void m2p_init(void)
 {
     uint64_t bytes = ALIGN_UP(max_mfn * 8, 1UL << 21);
+    m2p_chunks = xmalloc((bytes >> 21) * sizeof(*m2p_chunks));
+    if (!m2p_chunks)
+        panic("no memory for the machine-to-phys table");
     for (uint64_t off = 0; off < bytes; off += 1UL << 21) {
         struct frame *f = alloc_pages(9);
         if (!f)
             panic("no memory for the machine-to-phys table");
+        m2p_chunks[off >> 21] = frame_to_mfn(f);
         for (unsigned int i = 0; i < 512; i++)
             f[i].owner = FRAME_OWNER_XEN;
         paddr_t pa = frame_to_mfn(f) << PAGE_SHIFT;
@@ -51,6 +56,10 @@ void set_gpfn_from_mfn(mfn_t mfn, uint64_t pfn)
 }
 
 uint64_t get_gpfn_from_mfn(mfn_t mfn) { return mfn < m2p_entries ? m2p[mfn] : M2P_INVALID; }
+
+unsigned int m2p_nr_chunks(void) { return (unsigned int)(m2p_entries * 8 >> 21); }
+
+mfn_t m2p_chunk_mfn(unsigned int i) { return m2p_chunks[i]; }
 
 /* ---- Which frames a domain may map. */
 
@@ -73,25 +82,43 @@ bool pv_get_page(struct domain *d, mfn_t mfn)
     return mfn_valid(mfn) && frame_get_ref(mfn_to_frame(mfn), d->id);
 }
 
+/* Frames the hypervisor allocated for itself and shares with a domain (shared info, grant-table frames) carry
+ * FRAME_C_XEN: the domain's references come and go, but the hypervisor frees them, never the last put. */
 void pv_put_page(mfn_t mfn)
 {
     struct frame *f = mfn_to_frame(mfn);
-    if (frame_put_ref(f))
+    if (frame_put_ref(f) && !(frame_count_flags(f) & FRAME_C_XEN))
         domain_free_page(f);
 }
 
+/* The pseudo-domains a privileged caller may name as "foreign" owner in mmu_update: DOMID_IO (device memory)
+ * and DOMID_XEN. They own no RAM frame that a guest may map (the hypervisor's own frames are never shared
+ * through DOMID_XEN here), so naming them only ever reaches I/O space. */
+static struct domain dom_io = {.id = DOMID_IO};
+static struct domain dom_xen = {.id = DOMID_XEN};
+
+static bool is_pseudo_domain(const struct domain *d) { return d == &dom_io || d == &dom_xen; }
+
+/* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
+static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
+
 /* ---- Entry flags (PTE bits). Xen's base rule: P, RW, US, A, D, the available bits and NX; L1 entries may also
- * be global, and cache attributes need I/O privilege; bit 62 is Xen's grant-mapping marker and never allowed. */
+ * be global, and cache attributes need I/O privilege. (Xen's debug builds reserve bit 62 for grant mappings;
+ * the release build guests run on leaves it to the guest like the other high available bits.) */
 #define PTE_AVAIL (7UL << 9)
 #define PTE_AVAIL_HIGH (0x7ffUL << 52)
-#define PTE_GNTTAB (1UL << 62)
-#define PTE_CACHE (_PAGE_PWT | _PAGE_PCD | _PAGE_PSE /* PAT in an L1 entry */)
+#define PTE_PAT _PAGE_PSE /* bit 7 of an L1 entry */
+#define PTE_CACHE (_PAGE_PWT | _PAGE_PCD | PTE_PAT)
 #define PTE_BASE_ALLOWED (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | PTE_AVAIL | \
                           PTE_AVAIL_HIGH | _PAGE_NX | PTE_ADDR_MASK)
+/* Flags a guest may change in a present entry without the entry being validated again (Xen's fast path):
+ * nothing that changes the frame, its writability or its caching. */
+#define PTE_FASTPATH_FLAGS (_PAGE_NX | PTE_AVAIL_HIGH | PTE_AVAIL | _PAGE_GLOBAL | _PAGE_DIRTY | \
+                            _PAGE_ACCESSED | _PAGE_USER)
 
 static uint64_t l1_allowed(const struct domain *d)
 {
-    uint64_t m = (PTE_BASE_ALLOWED | _PAGE_GLOBAL) & ~PTE_GNTTAB;
+    uint64_t m = PTE_BASE_ALLOWED | _PAGE_GLOBAL;
     if (d->io_all)
         m |= PTE_CACHE;
     return m;
@@ -102,41 +129,74 @@ static mfn_t pte_mfn(uint64_t e) { return (e & PTE_ADDR_MASK) >> PAGE_SHIFT; }
 struct validate_ctx {
     struct domain *d;
     bool flush_first; /* the frame was writable before: purge stale TLB entries before trusting its contents */
+    int validate_rc;  /* what the validator returned (0 if it did not run) */
 };
 
 static int get_table_ref(struct domain *d, mfn_t mfn, uint64_t type);
 static void put_table_ref(mfn_t mfn);
 
-/* Takes the references an L1 entry needs. May adjust *e: MMIO mapped write-back is made uncached, as Xen does. */
-static int get_l1e(struct domain *d, uint64_t *e)
+/* Device memory is mapped uncached unless the guest chose a caching mode: write-back becomes UC, write-through
+ * becomes UC, write-protect becomes UC (Xen's cache-attribute flip for MMIO). */
+static uint64_t mmio_cache_flip(uint64_t e)
+{
+    switch (e & PTE_CACHE) {
+    case 0:
+        return e | _PAGE_PWT | _PAGE_PCD;
+    case _PAGE_PWT:
+        return e | _PAGE_PCD;
+    case _PAGE_PWT | PTE_PAT:
+        return (e | _PAGE_PCD) & ~PTE_PAT;
+    default:
+        return e;
+    }
+}
+
+/* Takes the references an L1 entry of a table owned by pt_dom needs, mapping a frame of pg_dom (Xen's
+ * get_page_from_l1e). May adjust *e (MMIO caching). -EINVAL bad flags, -EPERM I/O space without the privilege,
+ * -EBUSY a frame that is not pg_dom's or cannot be mapped this way, -EACCES a cache mode on a hypervisor page. */
+static int get_l1e(struct domain *pt_dom, struct domain *pg_dom, uint64_t *e)
 {
     uint64_t v = *e;
-    if (v & ~l1_allowed(d))
+    if (v & ~l1_allowed(pt_dom))
         return -EINVAL;
     mfn_t mfn = pte_mfn(v);
     if (is_io_mfn(mfn)) {
-        if (!d->io_all)
-            return -EPERM;
-        if (!(v & PTE_CACHE))
-            *e = v | _PAGE_PWT | _PAGE_PCD;
+        struct domain *owner = pg_dom == &dom_io ? current_domain() : pg_dom;
+        bool invalid = mfn == (PTE_ADDR_MASK >> PAGE_SHIFT);
+        if (!owner->io_all || (owner != pt_dom && !pt_dom->io_all))
+            return invalid ? -EINVAL : -EPERM;
+        *e = mmio_cache_flip(v);
         return 0;
     }
     struct frame *f = mfn_to_frame(mfn);
-    if (!frame_get_ref(f, d->id))
+    uint32_t owner_id = __atomic_load_n(&f->owner, __ATOMIC_ACQUIRE);
+    struct domain *real = owner_id < MAX_DOMAINS ? domain_lookup((domid_t)owner_id) : NULL;
+    if (real != pg_dom) {
+        /* A privileged foreign owner may pass on the right to map a third domain's frames. */
+        if (!real || pg_dom == pt_dom || is_pseudo_domain(pg_dom) || !may_target(pg_dom, real))
+            return -EBUSY;
+        pg_dom = real;
+    }
+    if (!frame_get_ref(f, pg_dom->id))
         return -EBUSY;
-    if ((v & _PAGE_RW) && frame_get_type(f, FRAME_T_WRITABLE, NULL, NULL)) {
+    bool write = v & _PAGE_RW;
+    if (write && frame_get_type(f, FRAME_T_WRITABLE, NULL, NULL)) {
         pv_put_page(mfn);
         return -EBUSY;
     }
-    if (v & _PAGE_RW)
+    if ((v & PTE_CACHE) && (frame_count_flags(f) & FRAME_C_XEN)) {
+        if (write)
+            frame_put_type(f, NULL, NULL);
+        pv_put_page(mfn);
+        return -EACCES;
+    }
+    if (write)
         frame_set_count_flags(f, FRAME_C_DIRTY);
     return 0;
 }
 
 static void put_l1e(uint64_t e)
 {
-    if (!(e & _PAGE_PRESENT))
-        return;
     mfn_t mfn = pte_mfn(e);
     if (is_io_mfn(mfn))
         return;
@@ -147,24 +207,99 @@ static void put_l1e(uint64_t e)
 
 static uint64_t level_type(unsigned int level) { return (uint64_t)level << FRAME_T_SHIFT; }
 
-static int get_lne(struct domain *d, uint64_t e, unsigned int level)
+/* ---- Linear page tables (Xen's get_lN_linear_pagetable). An L2, L3 or L4 entry may point, read-only, at a
+ * table of its own level: at its own table (a self map, which holds no reference at all) or at another
+ * validated table of that level (which holds a general and a type reference on it). To keep teardown bounded, a
+ * table either contains such entries or is the target of some, never both. The frame table's flags_or_order
+ * field, unused while a frame is allocated, counts this: > 0 linear entries inside, < 0 linear uses of it. */
+
+static int32_t *linear_count(struct frame *f) { return (int32_t *)&f->flags_or_order; }
+
+static bool linear_add(struct frame *f, int32_t delta)
+{
+    int32_t *c = linear_count(f);
+    int32_t x = __atomic_load_n(c, __ATOMIC_ACQUIRE);
+    do {
+        if ((delta > 0 && (x < 0 || x == INT32_MAX)) || (delta < 0 && (x > 0 || x == INT32_MIN)))
+            return false;
+    } while (!__atomic_compare_exchange_n(c, &x, x + delta, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    return true;
+}
+
+static void linear_undo(struct frame *f, int32_t delta) { __atomic_fetch_sub(linear_count(f), delta, __ATOMIC_ACQ_REL); }
+
+static bool get_linear(struct domain *d, uint64_t e, mfn_t table, unsigned int level)
+{
+    if (e & _PAGE_RW)
+        return false;
+    mfn_t mfn = pte_mfn(e);
+    if (mfn == table)
+        return true;
+    struct frame *pt = mfn_to_frame(table), *pg = mfn_to_frame(mfn);
+    if (__atomic_load_n(&pt->owner, __ATOMIC_ACQUIRE) != d->id || !pv_get_page(d, mfn))
+        return false;
+    if (!linear_add(pt, 1)) {
+        pv_put_page(mfn);
+        return false;
+    }
+    if (!linear_add(pg, -1)) {
+        linear_undo(pt, 1);
+        pv_put_page(mfn);
+        return false;
+    }
+    uint64_t x = __atomic_load_n(&pg->type_info, __ATOMIC_ACQUIRE);
+    do {
+        if ((x & FRAME_T_COUNT_MASK) == FRAME_T_COUNT_MASK ||
+            (x & (FRAME_T_MASK | FRAME_T_VALIDATED)) != (level_type(level) | FRAME_T_VALIDATED)) {
+            linear_undo(pg, -1);
+            linear_undo(pt, 1);
+            pv_put_page(mfn);
+            return false;
+        }
+    } while (!__atomic_compare_exchange_n(&pg->type_info, &x, x + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    return true;
+}
+
+/* Takes the references an L2-L4 entry of table (level) needs: a type reference of the level below, or a linear
+ * reference. Xen's get_page_from_lNe. */
+static int get_lne(struct domain *d, uint64_t e, unsigned int level, mfn_t table)
 {
     if (e & ~PTE_BASE_ALLOWED)
         return -EINVAL;
-    return get_table_ref(d, pte_mfn(e), level_type(level - 1));
+    int rc = get_table_ref(d, pte_mfn(e), level_type(level - 1));
+    if (rc == -EINVAL && get_linear(d, e, table, level))
+        rc = 0;
+    return rc;
+}
+
+static void put_lne(uint64_t e, unsigned int level, mfn_t table)
+{
+    mfn_t mfn = pte_mfn(e);
+    if (mfn == table)
+        return; /* a self map holds nothing */
+    struct frame *pg = mfn_to_frame(mfn);
+    if (frame_type(pg) == level_type(level)) {
+        /* A same-level table: this was a linear entry. */
+        linear_undo(pg, -1);
+        linear_undo(mfn_to_frame(table), 1);
+    }
+    put_table_ref(mfn);
 }
 
 static bool guest_l4_slot(unsigned int i) { return i < HYPERVISOR_SLOT_FIRST || i > HYPERVISOR_SLOT_LAST; }
 
 /* Guest kernel and user both run in ring 3, so every present entry needs the user bit. Xen marks L1 entries
- * that lacked it with an available bit (52, "guest kernel") and never lets such a mapping be global: a global
- * kernel translation would outlive the switch to the user page table. Guests see the adjusted entries. */
+ * that lacked it with an available bit (52, "guest kernel"); Vesta also keeps such a mapping from being global,
+ * as a global kernel translation would outlive the switch to the user page table. L4 entries always get the
+ * accessed bit (Xen: the guest cannot observe it being set lazily). Guests see the adjusted entries. */
 #define PTE_GUEST_KERNEL (1UL << 52)
 
 static uint64_t adjust_entry(uint64_t e, unsigned int level)
 {
     if (!(e & _PAGE_PRESENT))
         return e;
+    if (level == 4)
+        return e | _PAGE_USER | _PAGE_ACCESSED;
     if (level > 1)
         return e | _PAGE_USER;
     if (!(e & _PAGE_USER))
@@ -174,22 +309,23 @@ static uint64_t adjust_entry(uint64_t e, unsigned int level)
     return e;
 }
 
-static int get_entry(struct domain *d, uint64_t *e, unsigned int level)
+/* References for a new present entry of a table (mfn `table`, owned by pt_dom) mapping pg_dom's frames. */
+static int get_entry(struct domain *pt_dom, struct domain *pg_dom, uint64_t *e, unsigned int level, mfn_t table)
 {
     if (!(*e & _PAGE_PRESENT))
         return 0;
     *e = adjust_entry(*e, level);
-    return level == 1 ? get_l1e(d, e) : get_lne(d, *e, level);
+    return level == 1 ? get_l1e(pt_dom, pg_dom, e) : get_lne(pt_dom, *e, level, table);
 }
 
-static void put_entry(uint64_t e, unsigned int level)
+static void put_entry(uint64_t e, unsigned int level, mfn_t table)
 {
     if (!(e & _PAGE_PRESENT))
         return;
     if (level == 1)
         put_l1e(e);
     else
-        put_table_ref(pte_mfn(e));
+        put_lne(e, level, table);
 }
 
 void pv_init_guest_l4(struct domain *d, uint64_t *l4)
@@ -204,18 +340,20 @@ static int validate_table(struct frame *f, uint64_t type, void *vctx)
     struct validate_ctx *ctx = vctx;
     struct domain *d = ctx->d;
     unsigned int level = (unsigned int)(type >> FRAME_T_SHIFT);
-    uint64_t *t = mfn_to_virt(frame_to_mfn(f));
+    mfn_t mfn = frame_to_mfn(f);
+    uint64_t *t = mfn_to_virt(mfn);
     if (ctx->flush_first)
         flush_tlb_domain(d);
     for (unsigned int i = 0; i < 512; i++) {
         if (level == 4 && !guest_l4_slot(i))
             continue;
         uint64_t e = t[i];
-        int rc = get_entry(d, &e, level);
+        int rc = get_entry(d, d, &e, level, mfn);
         if (rc) {
             while (i-- > 0)
                 if (level != 4 || guest_l4_slot(i))
-                    put_entry(t[i], level);
+                    put_entry(t[i], level, mfn);
+            ctx->validate_rc = rc;
             return rc;
         }
         if (e != t[i])
@@ -230,12 +368,15 @@ static void devalidate_table(struct frame *f, uint64_t type, void *ctx)
 {
     (void)ctx;
     unsigned int level = (unsigned int)(type >> FRAME_T_SHIFT);
-    uint64_t *t = mfn_to_virt(frame_to_mfn(f));
+    mfn_t mfn = frame_to_mfn(f);
+    uint64_t *t = mfn_to_virt(mfn);
     for (unsigned int i = 0; i < 512; i++)
         if (level != 4 || guest_l4_slot(i))
-            put_entry(t[i], level);
+            put_entry(t[i], level, mfn);
 }
 
+/* A type reference, validating the frame as a table on first use. A type conflict is -EINVAL, as in Xen; a
+ * table that does not validate gives the validator's error (e.g. -EBUSY for an L1 mapping itself writable). */
 int pv_get_page_type(struct domain *d, mfn_t mfn, uint64_t type)
 {
     struct frame *f = mfn_to_frame(mfn);
@@ -243,7 +384,9 @@ int pv_get_page_type(struct domain *d, mfn_t mfn, uint64_t type)
     uint64_t old = __atomic_load_n(&f->type_info, __ATOMIC_ACQUIRE);
     ctx.flush_first = (old & FRAME_T_MASK) == FRAME_T_WRITABLE && frame_type_is_pagetable(type);
     int rc = frame_get_type(f, type, frame_type_is_pagetable(type) ? validate_table : NULL, &ctx);
-    return rc == -EBUSY ? -EINVAL : rc; /* Xen reports a type conflict on a table as -EINVAL */
+    if (rc && ctx.validate_rc)
+        return ctx.validate_rc;
+    return rc == -EBUSY ? -EINVAL : rc;
 }
 
 void pv_put_page_type(mfn_t mfn) { frame_put_type(mfn_to_frame(mfn), devalidate_table, NULL); }
@@ -264,50 +407,61 @@ static void put_table_ref(mfn_t mfn)
     pv_put_page(mfn);
 }
 
-/* ---- Changing one entry of a validated table. */
+/* ---- Changing one entry of a validated table (Xen's mod_lN_entry). */
 
 #define PTE_AD (_PAGE_ACCESSED | _PAGE_DIRTY)
 
-/* Same frame, same writability and same cache attributes: no references change. */
-static bool same_refs(uint64_t a, uint64_t b)
-{
-    return ((a ^ b) & (PTE_ADDR_MASK | _PAGE_PRESENT | _PAGE_RW)) == 0;
-}
-
-static int set_entry(struct domain *d, mfn_t table, unsigned int index, uint64_t new, unsigned int level,
-                     bool preserve_ad, bool *flush)
+/* Writes entry `index` of `table` (a validated table of `level` owned by pt_dom) to `new`, mapping frames of
+ * pg_dom. The new entry's references are taken before the old entry's are dropped. Sets *flush when a
+ * translation the CPU may have cached was removed or lost write permission. */
+static int set_entry(struct domain *pt_dom, struct domain *pg_dom, mfn_t table, unsigned int index, uint64_t new,
+                     unsigned int level, bool preserve_ad, bool *flush)
 {
     if (level == 4 && !guest_l4_slot(index))
         return -EINVAL;
     uint64_t *slot = (uint64_t *)mfn_to_virt(table) + index;
+    uint64_t requested = new;
+retry:
+    new = requested;
     uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    bool fast = (old & _PAGE_PRESENT) && (new & _PAGE_PRESENT) && same_refs(old, new);
-    if (fast) {
-        new = adjust_entry(new, level);
-        uint64_t allowed = level == 1 ? l1_allowed(d) : PTE_BASE_ALLOWED;
+    bool fast = false;
+    if (new & _PAGE_PRESENT) {
+        uint64_t allowed = level == 1 ? l1_allowed(pt_dom) : PTE_BASE_ALLOWED;
         if (new & ~allowed)
             return -EINVAL;
-        if (level == 1 && is_io_mfn(pte_mfn(new)) && !(new & PTE_CACHE))
-            new |= _PAGE_PWT | _PAGE_PCD;
-    } else {
-        int rc = get_entry(d, &new, level);
-        if (rc)
-            return rc;
+        new = adjust_entry(new, level);
+        fast = ((old ^ new) & ~PTE_FASTPATH_FLAGS) == 0;
+        if (!fast) {
+            int rc = get_entry(pt_dom, pg_dom, &new, level, table);
+            if (rc)
+                return rc;
+        }
     }
-    /* The CPU may set A/D in the old entry meanwhile: retry the exchange so preserve-AD sees the final bits. */
+    /* The CPU may set A/D in the old entry meanwhile; that changes nothing else. Any other change means another
+     * vCPU updated the slot concurrently: undo and start again from what is there now. */
     for (;;) {
         uint64_t val = preserve_ad ? new | (old & PTE_AD) : new;
-        if (__atomic_compare_exchange_n(slot, &old, val, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        uint64_t seen = old;
+        if (__atomic_compare_exchange_n(slot, &seen, val, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
+        if ((seen ^ old) & ~PTE_AD) {
+            if (!fast)
+                put_entry(new, level, table);
+            goto retry;
+        }
+        old = seen;
     }
     if (!fast)
-        put_entry(old, level);
-    if ((old & _PAGE_PRESENT) && (!(new & _PAGE_PRESENT) || !fast || ((old & _PAGE_RW) && !(new & _PAGE_RW))))
+        put_entry(old, level, table);
+    /* Like Xen, any change above L1 flushes (paging-structure caches); at L1, only a removed or downgraded
+     * translation matters. */
+    if (level > 1 || ((old & _PAGE_PRESENT) && (!(new & _PAGE_PRESENT) || ((old ^ new) & PTE_ADDR_MASK) ||
+                                                ((old & _PAGE_RW) && !(new & _PAGE_RW)))))
         *flush = true;
     return 0;
 }
 
-/* The level of a validated table frame the domain owns, or 0. */
+/* The level of a validated table frame, or 0. */
 static unsigned int table_level(mfn_t mfn)
 {
     struct frame *f = mfn_to_frame(mfn);
@@ -317,77 +471,124 @@ static unsigned int table_level(mfn_t mfn)
     return (unsigned int)((ti & FRAME_T_MASK) >> FRAME_T_SHIFT);
 }
 
-static struct domain *resolve_foreign(struct domain *cur, unsigned long foreigndom, long *err)
+/* Xen's get_pg_owner(): DOMID_SELF is the caller; naming oneself by number, or a domain that does not exist,
+ * finds nobody (-ESRCH). Permission is checked per operation. */
+static struct domain *get_pg_owner(struct domain *cur, domid_t id)
 {
-    domid_t id = (domid_t)foreigndom;
-    if (id == DOMID_SELF || id == cur->id)
+    if (id == DOMID_SELF)
         return cur;
-    if (id == DOMID_IO)
-        return cur->privileged ? cur : (*err = -EPERM, NULL);
-    if (!cur->privileged) {
-        *err = -EPERM;
+    if (id == cur->id)
         return NULL;
-    }
-    struct domain *d = domain_lookup(id);
-    if (!d)
-        *err = -ESRCH;
-    return d;
+    if (id == DOMID_IO)
+        return &dom_io;
+    if (id == DOMID_XEN)
+        return &dom_xen;
+    return domain_lookup(id);
 }
 
 void flush_tlb_domain(struct domain *d)
 {
-    (void)d;
     flush_tlb_local();
-    /* Other CPUs: each vCPU is pinned, so only CPUs hosting one of d's vCPUs can hold its translations. */
+    /* vCPUs are pinned, so only the CPUs d's vCPUs live on can hold its translations (including global ones that
+     * survived a switch away): flush those whether or not the vCPU runs there right now. */
+    unsigned int me = smp_processor_id();
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         struct vcpu *v = d->vcpus[i];
-        if (v && v->processor != smp_processor_id() && percpu[v->processor]->curr == v)
+        if (v && v->processor != me) {
             smp_call_function((void (*)(void *))flush_tlb_local, NULL);
+            return; /* that reached every other CPU */
+        }
     }
+}
+
+/* Xen's guest_handle_okay() for an array of `count` elements of `size` bytes: the start must be a guest address
+ * and the total must not overflow. */
+static bool array_ok(uint64_t va, uint64_t count, uint64_t size) { return count < ~0UL / size && xen_addr_ok(va); }
+
+static void report_done(uint64_t pdone, uint32_t done)
+{
+    if (pdone)
+        (void)copy_to_guest(pdone, &done, sizeof(done)); /* Xen ignores a fault here */
 }
 
 HC(do_mmu_update)
 {
     struct vcpu *v = current_vcpu();
-    struct domain *d = v->domain;
-    unsigned long ureqs = a1, count = a2 & ~MMU_UPDATE_PREEMPTED, pdone = a3;
-    long rc = 0;
-    struct domain *pg_owner = resolve_foreign(d, a4, &rc);
+    struct domain *d = v->domain, *pt_owner = d;
+    uint64_t ureqs = a1, pdone = a3;
+    unsigned int count = (unsigned int)a2, foreigndom = (unsigned int)a4;
+    uint32_t done = 0;
+    if (count & MMU_UPDATE_PREEMPTED) {
+        count &= ~MMU_UPDATE_PREEMPTED;
+        if (pdone)
+            (void)copy_from_guest(&done, pdone, sizeof(done));
+    }
+    if (!array_ok(ureqs, count, sizeof(struct mmu_update)))
+        return -EFAULT;
+    if (foreigndom >> 16) {
+        /* The page tables belong to another domain (a privileged caller building or debugging it). */
+        pt_owner = domain_lookup((domid_t)((foreigndom >> 16) - 1));
+        if (!pt_owner)
+            return -ESRCH;
+        if (pt_owner != d && (!pt_owner->max_vcpus || !pt_owner->vcpus[0]))
+            return -EINVAL;
+    }
+    struct domain *pg_owner = get_pg_owner(d, (domid_t)foreigndom);
     if (!pg_owner)
-        return rc;
+        return -ESRCH;
+    long rc = 0;
     bool flush = false;
-    unsigned long i;
+    unsigned int i;
     for (i = 0; i < count; i++) {
         struct mmu_update req;
         if (copy_from_guest(&req, ureqs + i * sizeof(req), sizeof(req))) {
             rc = -EFAULT;
             break;
         }
-        unsigned int cmd = req.ptr & 3;
-        mfn_t mfn = req.ptr >> PAGE_SHIFT;
+        unsigned int cmd = req.ptr & 7;
         switch (cmd) {
         case MMU_NORMAL_PT_UPDATE:
-        case MMU_PT_UPDATE_PRESERVE_AD: {
-            if (!pv_get_page(d, mfn)) {
+        case MMU_PT_UPDATE_PRESERVE_AD:
+        case MMU_PT_UPDATE_NO_TRANSLATE: { /* PV frames are machine frames: nothing to translate */
+            if ((pg_owner != &dom_io && !may_target(d, pg_owner)) || !may_target(d, pt_owner)) {
+                rc = -EPERM;
+                break;
+            }
+            mfn_t mfn = req.ptr >> PAGE_SHIFT;
+            if (!pv_get_page(pt_owner, mfn)) {
                 rc = -EINVAL;
                 break;
             }
             unsigned int index = (req.ptr & (PAGE_SIZE - 1)) >> 3;
             unsigned int level = table_level(mfn);
-            if (level) {
-                rc = set_entry(pg_owner, mfn, index, req.val, level, cmd == MMU_PT_UPDATE_PRESERVE_AD, &flush);
+            rc = -EINVAL;
+            if (level == 1) {
+                rc = set_entry(pt_owner, pg_owner, mfn, index, req.val, 1, cmd == MMU_PT_UPDATE_PRESERVE_AD,
+                               &flush);
+            } else if (level) {
+                if (pg_owner == pt_owner)
+                    rc = set_entry(pt_owner, pt_owner, mfn, index, req.val, level,
+                                   cmd == MMU_PT_UPDATE_PRESERVE_AD, &flush);
             } else if (!frame_get_type(mfn_to_frame(mfn), FRAME_T_WRITABLE, NULL, NULL)) {
-                ((uint64_t *)mfn_to_virt(mfn))[index] = req.val;
+                /* An ordinary page: the write simply happens. */
+                __atomic_store_n((uint64_t *)mfn_to_virt(mfn) + index, req.val, __ATOMIC_RELAXED);
                 frame_put_type(mfn_to_frame(mfn), NULL, NULL);
                 rc = 0;
-            } else {
-                rc = -EINVAL;
             }
             pv_put_page(mfn);
             break;
         }
-        case MMU_MACHPHYS_UPDATE:
-            if (!pv_get_page(pg_owner, mfn)) {
+        case MMU_MACHPHYS_UPDATE: {
+            if (d != pt_owner) {
+                rc = -EPERM;
+                break;
+            }
+            if (pg_owner != &dom_io && !may_target(d, pg_owner)) {
+                rc = -EPERM;
+                break;
+            }
+            mfn_t mfn = req.ptr >> PAGE_SHIFT;
+            if (is_pseudo_domain(pg_owner) || !pv_get_page(pg_owner, mfn)) {
                 rc = -EINVAL;
                 break;
             }
@@ -395,6 +596,7 @@ HC(do_mmu_update)
             pv_put_page(mfn);
             rc = 0;
             break;
+        }
         default:
             rc = -ENOSYS;
             break;
@@ -403,21 +605,16 @@ HC(do_mmu_update)
             break;
     }
     if (flush)
-        flush_tlb_domain(d);
-    if (pdone) {
-        uint32_t done = (uint32_t)i;
-        if (copy_to_guest(pdone, &done, sizeof(done)) && !rc)
-            rc = -EFAULT;
-    }
+        flush_tlb_domain(pt_owner);
+    report_done(pdone, done + i);
     return rc;
 }
 
-/* Finds the L1 table and index that map va in the vCPU's current address space. Returns 0 if there is none
- * (a level not present, or a superpage). */
-static mfn_t find_l1(struct vcpu *v, uint64_t va, unsigned int *index)
+/* Finds the L1 table and index that map va in the vCPU's current address space (Xen's map_guest_l1e). Returns 0
+ * if there is none (a level not present, or a superpage). */
+static mfn_t find_l1(uint64_t va, unsigned int *index)
 {
     mfn_t t = read_cr3() >> PAGE_SHIFT;
-    (void)v;
     for (unsigned int level = 4; level > 1; level--) {
         uint64_t e = ((uint64_t *)mfn_to_virt(t))[(va >> (12 + 9 * (level - 1))) & 511];
         if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
@@ -430,59 +627,75 @@ static mfn_t find_l1(struct vcpu *v, uint64_t va, unsigned int *index)
     return t;
 }
 
+static bool is_canonical(uint64_t va) { return ((int64_t)va >> 47) == 0 || ((int64_t)va >> 47) == -1; }
+
+/* The UVMF_* / MMUEXT_*_MULTI vCPU mask: read from the guest (Xen's vcpumask_to_pcpumask). Every vCPU of a
+ * domain lives on its own CPU and flush_tlb_domain() covers them all, so the mask only has to be readable. */
+static int read_vcpumask(struct domain *d, uint64_t va)
+{
+    for (unsigned int i = 0; i < d->max_vcpus; i += 64) {
+        uint64_t word;
+        if (copy_from_guest(&word, va + i / 8, sizeof(word)))
+            return -EFAULT;
+    }
+    return 0;
+}
+
 static long flush_by_flags(struct domain *d, uint64_t va, unsigned long flags)
 {
-    unsigned long type = flags & UVMF_FLUSHTYPE_MASK;
-    if (!type)
+    unsigned long type = flags & UVMF_FLUSHTYPE_MASK, which = flags & ~UVMF_FLUSHTYPE_MASK;
+    long rc = 0;
+    if (type != UVMF_TLB_FLUSH && type != UVMF_INVLPG)
         return 0;
-    bool local = (flags & ~UVMF_FLUSHTYPE_MASK) == UVMF_LOCAL;
-    if (!local) {
-        if ((flags & ~UVMF_FLUSHTYPE_MASK) != UVMF_ALL) {
-            uint64_t mask;
-            if (copy_from_guest(&mask, flags & ~UVMF_FLUSHTYPE_MASK, sizeof(mask)))
-                return -EFAULT;
+    if (which == UVMF_LOCAL) {
+        if (type == UVMF_INVLPG) {
+            if (is_canonical(va))
+                invlpg((void *)va);
+        } else {
+            flush_tlb_local();
         }
-        flush_tlb_domain(d);
         return 0;
     }
-    if (type == UVMF_INVLPG && guest_range_ok(va, 1))
-        invlpg((void *)va);
-    else
-        flush_tlb_local();
-    return 0;
+    if (which != UVMF_ALL)
+        rc = read_vcpumask(d, which);
+    flush_tlb_domain(d);
+    return rc;
 }
 
 static long update_va_mapping(struct domain *pg_owner, uint64_t va, uint64_t val, unsigned long flags)
 {
     struct vcpu *v = current_vcpu();
-    if (!guest_range_ok(va, 1))
+    struct domain *d = v->domain;
+    if (!may_target(d, pg_owner))
+        return -EPERM;
+    if (!xen_addr_ok(va))
         return -EINVAL;
     unsigned int index;
-    mfn_t l1 = find_l1(v, va, &index);
-    if (!l1 || !pv_get_page(v->domain, l1))
+    mfn_t l1 = find_l1(va, &index);
+    if (!l1 || !pv_get_page(d, l1))
         return -EINVAL;
     long rc = -EINVAL;
     bool flush = false;
     if (table_level(l1) == 1)
-        rc = set_entry(pg_owner, l1, index, val, 1, false, &flush);
+        rc = set_entry(d, pg_owner, l1, index, val, 1, false, &flush);
     pv_put_page(l1);
     if (rc)
-        return rc;
-    return flush_by_flags(v->domain, va, flags);
+        return rc; /* nothing changed: no flush */
+    if (flush)
+        flush_tlb_domain(d); /* a dropped reference must not leave a usable stale translation anywhere */
+    return flush_by_flags(d, va, flags);
 }
 
 HC(do_update_va_mapping)
 {
-    struct domain *d = current_domain();
-    return update_va_mapping(d, a1, a2, a3);
+    return update_va_mapping(current_domain(), a1, a2, a3);
 }
 
 HC(do_update_va_mapping_otherdomain)
 {
-    long rc = 0;
-    struct domain *pg_owner = resolve_foreign(current_domain(), a4, &rc);
+    struct domain *pg_owner = get_pg_owner(current_domain(), (domid_t)a4);
     if (!pg_owner)
-        return rc;
+        return -ESRCH;
     return update_va_mapping(pg_owner, a1, a2, a3);
 }
 
@@ -490,16 +703,15 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
 {
     struct domain *d = v->domain;
     mfn_t *slot = user ? &v->pv.user_l4 : &v->pv.kernel_l4;
-    if (user && !mfn) {
-        mfn_t old = *slot;
-        *slot = 0;
-        if (old)
-            put_table_ref(old);
-        return 0;
-    }
     if (mfn == *slot) {
         if (!user)
             flush_tlb_local();
+        return 0;
+    }
+    if (user && !mfn) {
+        mfn_t old = *slot;
+        *slot = 0;
+        put_table_ref(old);
         return 0;
     }
     int rc = get_table_ref(d, mfn, FRAME_T_L4);
@@ -514,142 +726,178 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
     return 0;
 }
 
+static long pin_table(struct domain *pg_owner, mfn_t mfn, unsigned int level)
+{
+    if (is_pseudo_domain(pg_owner))
+        return -EINVAL;
+    int rc = get_table_ref(pg_owner, mfn, level_type(level));
+    if (rc)
+        return rc;
+    if (frame_test_and_set_pinned(mfn_to_frame(mfn))) {
+        put_table_ref(mfn);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static long unpin_table(struct domain *pg_owner, mfn_t mfn)
+{
+    if (is_pseudo_domain(pg_owner) || !pv_get_page(pg_owner, mfn))
+        return -EINVAL;
+    long rc = 0;
+    if (!frame_test_and_clear_pinned(mfn_to_frame(mfn)))
+        rc = -EINVAL;
+    else
+        put_table_ref(mfn);
+    pv_put_page(mfn);
+    return rc;
+}
+
+static void wbinvd_on_cpu(void *unused)
+{
+    (void)unused;
+    __asm__ volatile("wbinvd" ::: "memory");
+}
+
+/* MMUEXT_CLEAR_PAGE / COPY_PAGE: the destination must be able to take the writable type (not a table). */
+static long clear_or_copy_page(struct domain *pg_owner, mfn_t dst, mfn_t src, bool copy)
+{
+    if (is_pseudo_domain(pg_owner))
+        return -EINVAL;
+    if (copy && !pv_get_page(pg_owner, src))
+        return -EINVAL;
+    long rc = -EINVAL;
+    if (pv_get_page(pg_owner, dst)) {
+        if (!frame_get_type(mfn_to_frame(dst), FRAME_T_WRITABLE, NULL, NULL)) {
+            if (copy)
+                memcpy(mfn_to_virt(dst), mfn_to_virt(src), PAGE_SIZE);
+            else
+                memset(mfn_to_virt(dst), 0, PAGE_SIZE);
+            frame_set_count_flags(mfn_to_frame(dst), FRAME_C_DIRTY);
+            frame_put_type(mfn_to_frame(dst), NULL, NULL);
+            rc = 0;
+        }
+        pv_put_page(dst);
+    }
+    if (copy)
+        pv_put_page(src);
+    return rc;
+}
+
+static long mmuext_one(struct vcpu *v, struct domain *pg_owner, const struct mmuext_op *op)
+{
+    struct domain *d = v->domain;
+    bool own = pg_owner == d;
+    mfn_t mfn = op->arg1.mfn;
+    switch (op->cmd) {
+    case MMUEXT_PIN_L1_TABLE:
+    case MMUEXT_PIN_L2_TABLE:
+    case MMUEXT_PIN_L3_TABLE:
+    case MMUEXT_PIN_L4_TABLE:
+        return pin_table(pg_owner, mfn, op->cmd - MMUEXT_PIN_L1_TABLE + 1);
+    case MMUEXT_UNPIN_TABLE:
+        return unpin_table(pg_owner, mfn);
+    case MMUEXT_NEW_BASEPTR:
+        return own ? new_baseptr(v, mfn, false) : -EPERM;
+    case MMUEXT_NEW_USER_BASEPTR:
+        return own ? new_baseptr(v, mfn, true) : -EPERM;
+    case MMUEXT_TLB_FLUSH_LOCAL:
+        if (!own)
+            return -EPERM;
+        flush_tlb_local();
+        return 0;
+    case MMUEXT_INVLPG_LOCAL:
+        if (!own)
+            return -EPERM;
+        if (is_canonical(op->arg1.linear_addr))
+            invlpg((void *)op->arg1.linear_addr);
+        return 0;
+    case MMUEXT_TLB_FLUSH_MULTI:
+    case MMUEXT_INVLPG_MULTI:
+        if (!own)
+            return -EPERM;
+        if (read_vcpumask(d, op->arg2.vcpumask.p))
+            return -EINVAL;
+        flush_tlb_domain(d);
+        return 0;
+    case MMUEXT_TLB_FLUSH_ALL:
+    case MMUEXT_INVLPG_ALL:
+        if (!own)
+            return -EPERM;
+        flush_tlb_domain(d);
+        return 0;
+    case MMUEXT_FLUSH_CACHE:
+        if (!own)
+            return -EPERM;
+        if (!d->io_all)
+            return -EACCES;
+        __asm__ volatile("wbinvd" ::: "memory");
+        return 0;
+    case MMUEXT_FLUSH_CACHE_GLOBAL:
+        if (!own)
+            return -EPERM;
+        if (!d->io_all)
+            return -EINVAL;
+        __asm__ volatile("wbinvd" ::: "memory");
+        smp_call_function(wbinvd_on_cpu, NULL);
+        return 0;
+    case MMUEXT_SET_LDT: {
+        uint64_t ents = op->arg2.nr_ents, base = ents ? op->arg1.linear_addr : 0;
+        if (!own)
+            return -EPERM;
+        if (ents > 8192 || (ents && ((base & (PAGE_SIZE - 1)) || !xen_addr_ok(base))))
+            return -EINVAL;
+        if (v->pv.ldt_base != base || v->pv.ldt_ents != ents) {
+            v->pv.ldt_base = base;
+            v->pv.ldt_ents = (unsigned int)ents;
+            pv_load_gdt_ldt(v);
+        }
+        return 0;
+    }
+    case MMUEXT_CLEAR_PAGE:
+        return clear_or_copy_page(pg_owner, mfn, 0, false);
+    case MMUEXT_COPY_PAGE:
+        return clear_or_copy_page(pg_owner, mfn, op->arg2.src_mfn, true);
+    case MMUEXT_MARK_SUPER:
+    case MMUEXT_UNMARK_SUPER:
+        return -EOPNOTSUPP;
+    default:
+        return -ENOSYS;
+    }
+}
+
 HC(do_mmuext_op)
 {
     struct vcpu *v = current_vcpu();
     struct domain *d = v->domain;
-    unsigned long uops = a1, count = a2 & ~MMU_UPDATE_PREEMPTED, pdone = a3;
-    long rc = 0;
-    struct domain *pg_owner = resolve_foreign(d, a4, &rc);
+    uint64_t uops = a1, pdone = a3;
+    unsigned int count = (unsigned int)a2;
+    uint32_t done = 0;
+    if (count & MMU_UPDATE_PREEMPTED) {
+        count &= ~MMU_UPDATE_PREEMPTED;
+        if (pdone)
+            (void)copy_from_guest(&done, pdone, sizeof(done));
+    }
+    if (!array_ok(uops, count, sizeof(struct mmuext_op)))
+        return -EFAULT;
+    struct domain *pg_owner = get_pg_owner(d, (domid_t)a4);
     if (!pg_owner)
-        return rc;
-    unsigned long i;
+        return -ESRCH;
+    if (!may_target(d, pg_owner))
+        return -EPERM;
+    long rc = 0;
+    unsigned int i;
     for (i = 0; i < count; i++) {
         struct mmuext_op op;
         if (copy_from_guest(&op, uops + i * sizeof(op), sizeof(op))) {
             rc = -EFAULT;
             break;
         }
-        mfn_t mfn = op.arg1.mfn;
-        switch (op.cmd) {
-        case MMUEXT_PIN_L1_TABLE:
-        case MMUEXT_PIN_L2_TABLE:
-        case MMUEXT_PIN_L3_TABLE:
-        case MMUEXT_PIN_L4_TABLE: {
-            uint64_t type = level_type(op.cmd - MMUEXT_PIN_L1_TABLE + 1);
-            if (pg_owner != d) {
-                rc = -EINVAL;
-                break;
-            }
-            rc = get_table_ref(d, mfn, type);
-            if (rc)
-                break;
-            if (frame_test_and_set_pinned(mfn_to_frame(mfn))) {
-                put_table_ref(mfn);
-                rc = -EINVAL;
-            }
-            break;
-        }
-        case MMUEXT_UNPIN_TABLE:
-            if (!pv_get_page(pg_owner, mfn)) {
-                rc = -EINVAL;
-                break;
-            }
-            if (!frame_test_and_clear_pinned(mfn_to_frame(mfn)))
-                rc = -EINVAL;
-            else
-                put_table_ref(mfn);
-            pv_put_page(mfn);
-            break;
-        case MMUEXT_NEW_BASEPTR:
-            rc = pg_owner != d ? -EINVAL : new_baseptr(v, mfn, false);
-            break;
-        case MMUEXT_NEW_USER_BASEPTR:
-            rc = pg_owner != d ? -EINVAL : new_baseptr(v, mfn, true);
-            break;
-        case MMUEXT_TLB_FLUSH_LOCAL:
-            flush_tlb_local();
-            break;
-        case MMUEXT_INVLPG_LOCAL:
-            if (guest_range_ok(op.arg1.linear_addr, 1))
-                invlpg((void *)op.arg1.linear_addr);
-            break;
-        case MMUEXT_TLB_FLUSH_MULTI:
-        case MMUEXT_INVLPG_MULTI:
-        case MMUEXT_TLB_FLUSH_ALL:
-        case MMUEXT_INVLPG_ALL:
-            flush_tlb_domain(d);
-            break;
-        case MMUEXT_FLUSH_CACHE:
-        case MMUEXT_FLUSH_CACHE_GLOBAL:
-            if (!d->privileged)
-                rc = -EACCES;
-            else
-                __asm__ volatile("wbinvd" ::: "memory");
-            break;
-        case MMUEXT_SET_LDT: {
-            uint64_t ents = op.arg2.nr_ents, base = ents ? op.arg1.linear_addr : 0;
-            if (pg_owner != d)
-                rc = -EPERM;
-            else if ((base & (PAGE_SIZE - 1)) || !guest_range_ok(base, 1) || ents > 8192)
-                rc = -EINVAL;
-            else if (v->pv.ldt_base != base || v->pv.ldt_ents != ents) {
-                v->pv.ldt_base = base;
-                v->pv.ldt_ents = (unsigned int)ents;
-                pv_load_gdt_ldt(v);
-            }
-            break;
-        }
-        case MMUEXT_CLEAR_PAGE:
-            if (!pv_get_page(d, mfn)) {
-                rc = -EINVAL;
-                break;
-            }
-            if (frame_get_type(mfn_to_frame(mfn), FRAME_T_WRITABLE, NULL, NULL)) {
-                rc = -EINVAL;
-            } else {
-                memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
-                frame_put_type(mfn_to_frame(mfn), NULL, NULL);
-            }
-            pv_put_page(mfn);
-            break;
-        case MMUEXT_COPY_PAGE: {
-            mfn_t src = op.arg2.src_mfn;
-            if (!pv_get_page(d, src)) {
-                rc = -EINVAL;
-                break;
-            }
-            if (!pv_get_page(d, mfn)) {
-                pv_put_page(src);
-                rc = -EINVAL;
-                break;
-            }
-            if (frame_get_type(mfn_to_frame(mfn), FRAME_T_WRITABLE, NULL, NULL)) {
-                rc = -EINVAL;
-            } else {
-                memcpy(mfn_to_virt(mfn), mfn_to_virt(src), PAGE_SIZE);
-                frame_put_type(mfn_to_frame(mfn), NULL, NULL);
-            }
-            pv_put_page(mfn);
-            pv_put_page(src);
-            break;
-        }
-        case MMUEXT_MARK_SUPER:
-        case MMUEXT_UNMARK_SUPER:
-            rc = -EOPNOTSUPP;
-            break;
-        default:
-            rc = -ENOSYS;
-            break;
-        }
+        rc = mmuext_one(v, pg_owner, &op);
         if (rc)
             break;
     }
-    if (pdone) {
-        uint32_t done = (uint32_t)i;
-        if (copy_to_guest(pdone, &done, sizeof(done)) && !rc)
-            rc = -EFAULT;
-    }
+    report_done(pdone, done + i);
     return rc;
 }
 
