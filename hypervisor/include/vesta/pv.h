@@ -123,4 +123,9 @@ HC(do_sched_op_compat);
 HC(do_sysctl);
 HC(do_domctl);
 
+/* ---- Events, vCPU operations and guest time ---- */
+HC(do_event_channel_op_compat);                 /* common/event_channel.c: hypercall 16 */
+/* arch/x86/pv/descriptors.c: install a vCPU's GDT frames (VCPUOP_initialise); 0 entries drops them. */
+int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries);
+
 #endif

@@ -197,7 +197,8 @@ static void write_hypercall_page(uint8_t *p)
     for (unsigned int i = 0; i < PAGE_SIZE / 32; i++) {
         uint8_t *s = p + i * 32;
         if (i == __HYPERVISOR_iret) {
-            const uint8_t stub[] = {0x50, 0xb8, i, 0, 0, 0, 0x0f, 0x05};
+            /* push %rcx; push %r11; push %rax; mov $23, %eax; syscall -- never returns */
+            const uint8_t stub[] = {0x51, 0x41, 0x53, 0x50, 0xb8, i, 0, 0, 0, 0x0f, 0x05};
             memcpy(s, stub, sizeof(stub));
             continue;
         }
