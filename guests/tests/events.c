@@ -204,5 +204,193 @@ void test_main(void)
     CHECK_EQ(hyp_event_channel_op(99, &st), -ENOSYS, "unknown evtchn op -> -ENOSYS");
     CHECK_EQ(hyp_event_channel_op(EVTCHNOP_status, (void *)0x1), -EFAULT,
              "status with bad pointer -> -EFAULT");
-    CHECK_EQ(ev_close(ipi_port), 0, "close ipi port");
+
+    /* Ports are valid in buckets of 64: only ports 0 (reserved) and the
+     * ipi port are in use, so 63 reads closed and 64 does not exist. */
+    CHECK_EQ(ev_status(63, &st), 0, "status of an unused port in the first bucket");
+    CHECK_EQ(st.status, EVTCHNSTAT_closed, "unused port reads closed");
+    CHECK_EQ(ev_status(64, &st), -EINVAL, "status of a port beyond the first bucket -> -EINVAL");
+    CHECK_EQ(ev_unmask(63), 0, "unmask of an unused valid port -> 0");
+
+    /* Domains that do not exist, ports in the wrong state. */
+    memset(&au, 0, sizeof(au));
+    au.dom = 1000;
+    au.remote_dom = DOMID_SELF;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_alloc_unbound, &au), -ESRCH,
+             "alloc_unbound in a missing domain -> -ESRCH");
+    memset(&st, 0, sizeof(st));
+    st.dom = 1000;
+    st.port = 1;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_status, &st), -ESRCH,
+             "status in a missing domain -> -ESRCH");
+    memset(&bi, 0, sizeof(bi));
+    bi.remote_dom = 1000;
+    bi.remote_port = 1;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_interdomain, &bi), -ESRCH,
+             "bind_interdomain to a missing domain -> -ESRCH");
+    bi.remote_dom = DOMID_SELF;
+    bi.remote_port = ipi_port;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_interdomain, &bi), -EINVAL,
+             "bind_interdomain to a port that is not unbound -> -EINVAL");
+    bi.remote_port = 5000;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_interdomain, &bi), -EINVAL,
+             "bind_interdomain to an out-of-range port -> -EINVAL");
+    memset(&au, 0, sizeof(au));
+    au.dom = DOMID_SELF;
+    au.remote_dom = 7;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_alloc_unbound, &au), 0,
+             "alloc_unbound for another domain");
+    p1 = au.port;
+    CHECK_EQ(ev_status(p1, &st), 0, "status of it");
+    CHECK_EQ(st.u.unbound.dom, 7, "status names the remote domain");
+    bi.remote_port = p1;
+    CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_interdomain, &bi), -EINVAL,
+             "bind_interdomain to a port meant for another domain -> -EINVAL");
+
+    /* bind_vcpu. */
+    {
+        struct evtchn_bind_vcpu bv = { .port = p1, .vcpu = 0 };
+
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_vcpu, &bv), 0, "bind_vcpu unbound port -> 0");
+        bv.vcpu = 5;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_vcpu, &bv), -ENOENT,
+                 "bind_vcpu to a missing vcpu -> -ENOENT");
+        bv.port = ipi_port;
+        bv.vcpu = 0;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_vcpu, &bv), -EINVAL,
+                 "bind_vcpu of an ipi port -> -EINVAL");
+        bv.port = 5000;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_vcpu, &bv), -EINVAL,
+                 "bind_vcpu of an out-of-range port -> -EINVAL");
+        memset(&virq, 0, sizeof(virq));
+        virq.virq = VIRQ_TIMER;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_virq, &virq), 0, "bind VIRQ_TIMER again");
+        bv.port = virq.port;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_vcpu, &bv), -EINVAL,
+                 "bind_vcpu of a per-vcpu virq -> -EINVAL");
+        CHECK_EQ(ev_close(virq.port), 0, "close it");
+        memset(&virq, 0, sizeof(virq));
+        virq.virq = VIRQ_CON_RING;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_virq, &virq), 0, "bind a global virq");
+        bv.port = virq.port;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_vcpu, &bv), 0,
+                 "bind_vcpu of a global virq -> 0");
+        CHECK_EQ(ev_close(virq.port), 0, "close it");
+    }
+
+    /* The FIFO ABI's operations, without switching to it. */
+    {
+        struct evtchn_init_control ic;
+        struct evtchn_expand_array ea = { .array_gfn = 0 };
+        struct evtchn_set_priority sp = { .port = ipi_port, .priority = 3 };
+
+        memset(&ic, 0, sizeof(ic));
+        ic.control_gfn = (uint64_t)-2;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_init_control, &ic), -EINVAL,
+                 "init_control with a bad frame -> -EINVAL");
+        ic.vcpu = 5;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_init_control, &ic), -ENOENT,
+                 "init_control on a missing vcpu -> -ENOENT");
+        ic.vcpu = 0;
+        ic.offset = 4;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_init_control, &ic), -EINVAL,
+                 "init_control with a misaligned offset -> -EINVAL");
+        ic.offset = 4095;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_init_control, &ic), -EINVAL,
+                 "init_control crossing the page -> -EINVAL");
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_expand_array, &ea), -EOPNOTSUPP,
+                 "expand_array without FIFO -> -EOPNOTSUPP");
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_set_priority, &sp), -ENOSYS,
+                 "set_priority under the 2-level ABI -> -ENOSYS");
+        sp.port = 5000;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_set_priority, &sp), -EINVAL,
+                 "set_priority of an out-of-range port -> -EINVAL");
+    }
+
+    /* bind_pirq without any physical IRQ set up. */
+    {
+        struct evtchn_bind_pirq bp = { .pirq = 100000 };
+
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_bind_pirq, &bp), -EINVAL,
+                 "bind_pirq beyond nr_pirqs -> -EINVAL");
+    }
+
+    /* The legacy hypercall 16 with struct evtchn_op. */
+    {
+        struct evtchn_op op;
+
+        memset(&op, 0, sizeof(op));
+        op.cmd = EVTCHNOP_bind_ipi;
+        CHECK_EQ(hypercall_dyn(__HYPERVISOR_event_channel_op_compat, (long)&op, 0, 0, 0, 0), 0,
+                 "compat bind_ipi");
+        p2 = op.u.bind_ipi.port;
+        CHECK(p2 > 0 && p2 < 64, "compat bind_ipi wrote the port back");
+        memset(&op, 0, sizeof(op));
+        op.cmd = EVTCHNOP_status;
+        op.u.status.dom = DOMID_SELF;
+        op.u.status.port = p2;
+        CHECK_EQ(hypercall_dyn(__HYPERVISOR_event_channel_op_compat, (long)&op, 0, 0, 0, 0), 0,
+                 "compat status");
+        CHECK_EQ(op.u.status.status, EVTCHNSTAT_ipi, "compat status says ipi");
+        op.cmd = EVTCHNOP_init_control;
+        CHECK_EQ(hypercall_dyn(__HYPERVISOR_event_channel_op_compat, (long)&op, 0, 0, 0, 0), -ENOSYS,
+                 "compat init_control -> -ENOSYS");
+        CHECK_EQ(hypercall_dyn(__HYPERVISOR_event_channel_op_compat, 1, 0, 0, 0, 0), -EFAULT,
+                 "compat with a bad pointer -> -EFAULT");
+    }
+
+    /* SCHEDOP_poll. */
+    {
+        evtchn_port_t pp = ipi_port;
+        struct sched_poll poll = { .nr_ports = 1, .timeout = 0 };
+
+        xen_set_guest_handle(poll.ports, &pp);
+        CHECK_EQ(ev_send(ipi_port), 0, "raise the ipi port (events masked)");
+        CHECK_EQ(hyp_sched_op(SCHEDOP_poll, &poll), 0, "poll on a pending port returns at once");
+        pp = 5000;
+        CHECK_EQ(hyp_sched_op(SCHEDOP_poll, &poll), -EINVAL, "poll on an out-of-range port -> -EINVAL");
+        poll.nr_ports = 129;
+        CHECK_EQ(hyp_sched_op(SCHEDOP_poll, &poll), -EINVAL, "poll on 129 ports -> -EINVAL");
+        poll.nr_ports = 1;
+        xen_set_guest_handle(poll.ports, (void *)0x8000000000000000UL);
+        CHECK_EQ(hyp_sched_op(SCHEDOP_poll, &poll), -EFAULT, "poll with a bad port list -> -EFAULT");
+    }
+
+    /* Filling the 2-level space: -ENOSPC at 4096 ports. */
+    {
+        unsigned int n = 0;
+        evtchn_port_t last = 0;
+
+        for ( ;; )
+        {
+            memset(&au, 0, sizeof(au));
+            au.dom = DOMID_SELF;
+            au.remote_dom = DOMID_SELF;
+            rc = hyp_event_channel_op(EVTCHNOP_alloc_unbound, &au);
+            if ( rc )
+                break;
+            last = au.port;
+            if ( ++n > 5000 )
+                break;
+        }
+        CHECK_EQ(rc, -ENOSPC, "alloc_unbound until full -> -ENOSPC");
+        CHECK_EQ(last, 4095, "the last port given is 4095");
+    }
+
+    /* reset closes everything (and there is never a reset to continue). */
+    {
+        struct evtchn_reset r = { .dom = DOMID_SELF };
+
+        CHECK_EQ(hyp_event_channel_op(14 /* EVTCHNOP_reset_cont */, &r), -EBUSY,
+                 "reset_cont with no reset in progress -> -EBUSY");
+        r.dom = 1000;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_reset, &r), -ESRCH, "reset of a missing domain -> -ESRCH");
+        r.dom = DOMID_SELF;
+        CHECK_EQ(hyp_event_channel_op(EVTCHNOP_reset, &r), 0, "reset own ports");
+        CHECK_EQ(ev_status(ipi_port, &st), 0, "status after reset");
+        CHECK_EQ(st.status, EVTCHNSTAT_closed, "ipi port closed by reset");
+        CHECK_EQ(ev_status(4095, &st), 0, "port 4095 still valid after reset");
+        CHECK_EQ(st.status, EVTCHNSTAT_closed, "and closed");
+        CHECK(!pending(ipi_port), "reset cleared the pending bit");
+    }
 }

@@ -110,6 +110,7 @@ struct vcpu *vcpu_create(struct domain *d, unsigned int id, unsigned int process
     timer_init(&v->periodic_timer, vcpu_periodic_fn, v, "vcpu periodic", processor);
     timer_init(&v->poll_timer, vcpu_poll_timeout, v, "vcpu poll", processor);
     vcpu_init_fpu(v);
+    vcpu_guest_init(v); /* events/time: vCPU timers, the default periodic tick, the wallclock (vCPU 0) */
     __atomic_store_n(&d->vcpus[id], v, __ATOMIC_RELEASE);
     return v;
 }

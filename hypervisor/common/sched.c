@@ -86,7 +86,7 @@ void vcpu_block(struct vcpu *v)
 void vcpu_yield(void) { raise_softirq(smp_processor_id(), SOFTIRQ_SCHEDULE); }
 
 /* Takes v out of scheduling (VCPU_DOWN): off the run queue, and off its CPU at that CPU's next reschedule. */
-static void vcpu_take_down(struct vcpu *v)
+void vcpu_take_down(struct vcpu *v)
 {
     struct percpu *pc = percpu[v->processor];
     unsigned long f = spin_lock_irqsave(&pc->runq_lock);

@@ -15,45 +15,63 @@ static long sched_block(struct vcpu *v)
     return 0;
 }
 
-static bool any_port_pending(struct domain *d, const uint32_t *ports, unsigned int n)
+/* Is port p of d pending? -EINVAL for a port outside the domain's valid range, as Xen's evtchn_port_poll(). */
+static int port_poll(struct domain *d, uint32_t p)
 {
-    for (unsigned int i = 0; i < n; i++) {
-        uint32_t p = ports[i];
-        if (__atomic_load_n(&d->shared_info->evtchn_pending[p / 64], __ATOMIC_ACQUIRE) & (1UL << (p % 64)))
-            return true;
-    }
-    return false;
+    if (p >= __atomic_load_n(&d->evtchn_valid, __ATOMIC_ACQUIRE) || p >= EVTCHN_2L_NR_CHANNELS)
+        return -EINVAL;
+    return (__atomic_load_n(&d->shared_info->evtchn_pending[p / 64], __ATOMIC_ACQUIRE) >> (p % 64)) & 1;
 }
 
+static bool poll_mask_test_and_clear(struct domain *d, unsigned int id)
+{
+    uint64_t m = 1UL << (id % 64);
+    return __atomic_fetch_and(&d->poll_mask[id / 64], ~m, __ATOMIC_SEQ_CST) & m;
+}
+
+/* Block until one of the ports is pending (or the timeout passes). The vCPU is marked blocked and polling before
+ * the ports are looked at, so a port raised meanwhile (evtchn_check_pollers) wakes it. */
 static long sched_poll(struct vcpu *v, unsigned long arg)
 {
     struct domain *d = v->domain;
     struct sched_poll sp;
     if (copy_from_guest_obj(&sp, arg))
         return -EFAULT;
-    if (sp.nr_ports > ARRAY_SIZE(v->poll_ports))
+    if (sp.nr_ports > 128) /* Xen's limit */
         return -EINVAL;
-    if (v->vcpu_info && !v->vcpu_info->evtchn_upcall_mask)
-        return -EINVAL; /* only with event delivery disabled, as in Xen */
-    uint32_t ports[ARRAY_SIZE(v->poll_ports)];
-    for (unsigned int i = 0; i < sp.nr_ports; i++) {
-        if (copy_from_guest(&ports[i], sp.ports.p + i * 4, 4))
-            return -EFAULT;
-        if (ports[i] >= EVTCHN_2L_NR_CHANNELS)
-            return -EINVAL;
-    }
-    memcpy(v->poll_ports, ports, sizeof(ports));
-    v->nr_poll_ports = sp.nr_ports;
-    v->polling = true;
-    vcpu_block(v);
-    if (any_port_pending(d, ports, sp.nr_ports)) {
-        v->polling = false;
-        vcpu_wake(v);
+    if (!guest_range_ok(sp.ports.p, (size_t)sp.nr_ports * sizeof(uint32_t)))
+        return -EFAULT;
+
+    vcpu_block(v); /* wakes straight back up if an upcall is deliverable, as Xen returns 0 then */
+    if (v->state != VCPU_BLOCKED)
         return 0;
+    __atomic_store_n(&v->poll_evtchn, -1, __ATOMIC_RELAXED);
+    __atomic_fetch_or(&d->poll_mask[v->id / 64], 1UL << (v->id % 64), __ATOMIC_SEQ_CST);
+
+    long rc = 0;
+    uint32_t port = 0;
+    for (unsigned int i = 0; i < sp.nr_ports; i++) {
+        if (copy_from_guest(&port, sp.ports.p + i * sizeof(port), sizeof(port))) {
+            rc = -EFAULT;
+            goto out;
+        }
+        int r = port_poll(d, port);
+        if (r) {
+            rc = r > 0 ? 0 : r;
+            goto out;
+        }
     }
+    if (sp.nr_ports == 1)
+        __atomic_store_n(&v->poll_evtchn, (int)port, __ATOMIC_RELAXED);
     if (sp.timeout)
         timer_set(&v->poll_timer, sp.timeout);
     return 0;
+
+out:
+    __atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_RELAXED);
+    poll_mask_test_and_clear(d, v->id);
+    vcpu_wake(v);
+    return rc;
 }
 
 HC(do_sched_op)
@@ -125,13 +143,18 @@ HC(do_sched_op_compat)
     }
 }
 
-/* Absolute system time in ns; 0 cancels. A deadline in the past fires at once. */
+/* Absolute system time in ns; 0 cancels. A deadline in the past fires at once. Like Xen, a deadline that wrapped
+ * negative or lies more than 2^50 ns (about 13 days) ahead is taken as a guest's jiffies wrap and turned into
+ * one 100 ms from now. */
 HC(do_set_timer_op)
 {
     struct vcpu *v = current_vcpu();
-    if (!a1)
+    int64_t timeout = (int64_t)a1, offset = timeout - (int64_t)now_ns();
+    if (!timeout)
         timer_stop(&v->singleshot_timer);
+    else if (timeout < 0 || (offset > 0 && (uint32_t)(offset >> 50) != 0))
+        timer_set(&v->singleshot_timer, now_ns() + 100000000ULL);
     else
-        timer_set(&v->singleshot_timer, a1);
+        timer_set(&v->singleshot_timer, (uint64_t)timeout);
     return 0;
 }

@@ -14,11 +14,16 @@ uint64_t tsc_khz;
 static uint64_t boot_tsc;
 static uint64_t ns_per_tsc_mul; /* ns = tsc * mul >> 32 */
 
-uint64_t now_ns(void)
+uint64_t tsc_to_ns(uint64_t tsc)
 {
-    uint64_t d = rdtsc() - boot_tsc;
+    uint64_t d = tsc - boot_tsc;
     return (uint64_t)(((unsigned __int128)d * ns_per_tsc_mul) >> 32);
 }
+
+uint64_t now_ns(void) { return tsc_to_ns(rdtsc()); }
+
+/* Guest time (common/guest_time.c) gives guests this exact scale, so their clock and now_ns() agree. */
+uint64_t tsc_ns_scale(void) { return ns_per_tsc_mul; }
 
 /* PIT channel 2 counts down once, gated by port 0x61; its output bit tells when it reached zero. */
 static void pit_calibrate(uint64_t *tsc_delta, uint64_t *apic_delta)

@@ -60,6 +60,9 @@ void traps_init(void)
         set_gate(v, 0, 0);
     /* The IST stacks make these usable even when the current stack is what went wrong. */
     set_gate(TRAP_DF, 1, 0);
+    /* int3 and into are usable from ring 3, as on bare metal: a PV guest (kernel or user) gets them directly. */
+    set_gate(TRAP_BP, 0, 3);
+    set_gate(TRAP_OF, 0, 3);
     set_gate(TRAP_NMI, 2, 0);
     set_gate(TRAP_MC, 3, 0);
 }

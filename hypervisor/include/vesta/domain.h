@@ -84,6 +84,10 @@ struct vcpu {
     uint64_t time_info_guest_va;      /* VCPUOP_register_vcpu_time_memory_area */
     /* Statistics. */
     uint64_t hypercalls, bounces;
+    /* ---- Events, vCPU operations and guest time (common/event_channel.c, vcpu_op.c, guest_time.c) ---- */
+    int poll_evtchn;                  /* SCHEDOP_poll: the single port polled, -1 for several, 0 for none */
+    spinlock_t periodic_lock;         /* periodic_period / periodic_last_event */
+    uint64_t periodic_last_event;     /* system time the periodic timer last raised VIRQ_TIMER */
 };
 
 struct domain {
@@ -113,6 +117,9 @@ struct domain {
     /* Console. */
     char conbuf[160];
     unsigned int conlen;
+    /* ---- Events (common/event_channel.c) ---- */
+    unsigned int evtchn_valid;        /* ports below this are valid (allocated in buckets of 64, as in Xen) */
+    uint64_t poll_mask[(MAX_VIRT_CPUS + 63) / 64]; /* vCPUs blocked in SCHEDOP_poll */
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];
@@ -157,5 +164,23 @@ void send_guest_virq(struct vcpu *v, unsigned int virq);
 void send_guest_global_virq(struct domain *d, unsigned int virq);
 bool vcpu_event_pending(const struct vcpu *v);
 long do_event_channel_op(unsigned long cmd, unsigned long arg);
+
+/* ---- Events, vCPU operations and guest time ---- */
+struct vcpu_runstate_info;
+/* common/event_channel.c */
+void vcpu_kick(struct vcpu *v);               /* wake it if blocked; make a running vCPU pass its exit path */
+void vcpu_mark_events_pending(struct vcpu *v);
+/* common/guest_time.c */
+void vcpu_guest_init(struct vcpu *v);         /* from vcpu_create: vCPU timers, default tick, wallclock */
+void vcpu_sched_out(struct vcpu *v);          /* from context_switch, v's page tables still loaded */
+void vcpu_sched_in(struct vcpu *v);           /* from context_switch, v's page tables loaded */
+void update_vcpu_system_time(struct vcpu *v, bool force);
+void update_domain_wallclock(struct domain *d);
+void vcpu_runstate_get(const struct vcpu *v, struct vcpu_runstate_info *r);
+void update_runstate_area(struct vcpu *v);    /* v's page tables must be loaded */
+void vcpu_set_periodic_timer(struct vcpu *v, uint64_t period_ns);
+void send_timer_event(struct vcpu *v);
+/* common/sched.c */
+void vcpu_take_down(struct vcpu *v);          /* VCPU_DOWN: off its run queue and off its CPU */
 
 #endif

@@ -138,4 +138,9 @@ static inline bool xen_addr_ok(uint64_t va)
 unsigned int m2p_nr_chunks(void);
 mfn_t m2p_chunk_mfn(unsigned int i);
 
+/* ---- Events, vCPU operations and guest time ---- */
+HC(do_event_channel_op_compat);                 /* common/event_channel.c: hypercall 16 */
+/* arch/x86/pv/descriptors.c: install a vCPU's GDT frames (VCPUOP_initialise); 0 entries drops them. */
+int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries);
+
 #endif

@@ -32,6 +32,8 @@ void timers_dump(void);
 
 /* System time: nanoseconds since boot, from the TSC. */
 uint64_t now_ns(void);
+uint64_t tsc_to_ns(uint64_t tsc);  /* system time at a given TSC value */
+uint64_t tsc_ns_scale(void);       /* ns per TSC tick, 32.32 fixed point */
 extern uint64_t tsc_khz;
 extern uint64_t apic_timer_khz;
 

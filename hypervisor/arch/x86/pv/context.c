@@ -161,6 +161,7 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
         save_segments(prev);
         if (prev->state == VCPU_DOWN)
             fpu_release(prev);
+        vcpu_sched_out(prev); /* events/time: periodic timer, runstate area (prev's page tables still loaded) */
     }
     if (!next) {
         write_cr3(virt_to_maddr(idle_pg_table));
@@ -174,6 +175,7 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
     else
         stts();
     *frame = next->regs;
+    vcpu_sched_in(next); /* events/time: runstate area, periodic timer, vcpu_time_info */
     if (!segs_ok && next->pv.failsafe_callback) {
         struct trap_bounce tb = {.flags = TBF_FAILSAFE | (next->pv.failsafe_disables_events ? TBF_INTERRUPT : 0),
                                  .target = next->pv.failsafe_callback};

@@ -26,6 +26,7 @@ static const hypercall_fn hypercall_table[64] = {
     [__HYPERVISOR_multicall] = do_multicall,
     [__HYPERVISOR_update_va_mapping] = do_update_va_mapping,
     [__HYPERVISOR_set_timer_op] = do_set_timer_op,
+    [__HYPERVISOR_event_channel_op_compat] = do_event_channel_op_compat,
     [__HYPERVISOR_xen_version] = do_xen_version,
     [__HYPERVISOR_console_io] = do_console_io,
     [__HYPERVISOR_grant_table_op] = do_grant_table_op,
