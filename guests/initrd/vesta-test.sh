@@ -43,6 +43,8 @@ else
     echo "VT disk-token-written: $token"
 fi
 if ip link show eth0 >/dev/null 2>&1; then pass nic-present; else fail nic-present "no eth0"; fi
+# For the log: how the devices' interrupts reach dom0 (pirq/event channel, legacy INTx or MSI-X).
+sed 's/^/VT irq: /' /proc/interrupts
 
 case "$VESTA_MODE" in
 stress=*)

@@ -1,5 +1,6 @@
 /* Domain and vCPU life cycle: creation, memory ownership, shutdown and crash. */
 #include <public/sched.h>
+#include <vesta/acpi.h>
 #include <vesta/domain.h>
 #include <vesta/errno.h>
 #include <vesta/lib.h>
@@ -182,8 +183,12 @@ static void dom0_gone(struct domain *d)
         printk("Domain 0 crashed: rebooting machine");
         machine_restart();
     }
+    if (d->shutdown_code == SHUTDOWN_poweroff) {
+        printk("Domain 0 shutdown: powering off machine");
+        acpi_power_off(); /* returns only if the platform has no usable S5 */
+    }
     printk("Domain 0 shutdown: halting machine");
-    /* Powering off: ACPI S5 is not driven yet; halting with -no-reboot makes QEMU wait, so reboot there. */
+    /* Without ACPI S5, halting with -no-reboot would make QEMU wait forever, so reboot there. */
     if (!boot_opts.noreboot)
         machine_restart();
     machine_halt();

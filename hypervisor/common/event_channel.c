@@ -17,6 +17,7 @@
 #include <vesta/domain.h>
 #include <vesta/errno.h>
 #include <vesta/guest_access.h>
+#include <vesta/irq.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/pv.h>
@@ -32,8 +33,6 @@
 
 #define EVTCHNS_PER_BUCKET 64     /* Xen: a page of 64-byte struct evtchn */
 #define EVTCHNOP_reset_cont 14    /* Xen's continuation of EVTCHNOP_reset */
-#define NR_PIRQS_HWDOM 256        /* pirq numbers dom0 may name (Xen: GSIs + extra_hwdom_irqs) */
-#define NR_PIRQS_DOMU 56          /* Xen: 24 GSIs + extra_domU_irqs (32) */
 
 struct evtchn {
     uint8_t state;                /* ECS_* */
@@ -385,20 +384,69 @@ static long evtchn_bind_ipi(struct evtchn_bind_ipi *b)
     return port < 0 ? port : 0;
 }
 
-/* Physical IRQs. Nothing maps a pirq to a machine IRQ yet (that is physdev_op's job), so after Xen's checks the
- * bind fails the way Xen's pirq_guest_bind() fails for an unmapped pirq: -EINVAL. The pirq range and dom0's
- * permission to name pirqs 1 and up stand in for Xen's nr_pirqs and irq_caps until physdev provides them. */
+/* Physical IRQs: the pirq must be mapped (PHYSDEVOP_map_pirq) and the domain allowed its IRQ. The port is
+ * notified on vCPU 0, and the interrupt is routed to the CPU that vCPU runs on (arch/x86/irq.c). */
 static long evtchn_bind_pirq(struct evtchn_bind_pirq *b)
 {
     struct domain *d = current_domain();
-    if (b->pirq >= (d->privileged ? NR_PIRQS_HWDOM : NR_PIRQS_DOMU))
+    struct vcpu *v0 = domain_vcpu(d, 0);
+    uint32_t pirq = b->pirq;
+    if (pirq >= domain_nr_pirqs(d))
         return -EINVAL;
-    if (!d->privileged || b->pirq == 0)
-        return -EPERM; /* no IRQ capabilities: dom0 holds 1 and up, a domU none until it is granted some */
+    if (!pirq_access_permitted(d, pirq))
+        return -EPERM;
+    struct pirq *table = domain_pirqs(d);
+    if (!table || !v0)
+        return -ENOMEM;
     unsigned long f = lock_domain(d);
-    int port = get_free_port(d);
+    long rc = 0;
+    int port;
+    if (table[pirq].evtchn) {
+        rc = -EEXIST;
+        goto out;
+    }
+    port = get_free_port(d);
+    if (port < 0) {
+        rc = port;
+        goto out;
+    }
+    table[pirq].evtchn = (uint16_t)port;
+    rc = pirq_guest_bind(v0, pirq, b->flags & BIND_PIRQ__WILL_SHARE);
+    if (rc) {
+        table[pirq].evtchn = 0;
+        goto out;
+    }
+    struct evtchn *chn = &d->evtchn[port];
+    chn->state = ECS_PIRQ;
+    chn->notify_vcpu = 0;
+    chn->u.pirq = pirq;
+    b->port = (evtchn_port_t)port;
+    arch_evtchn_bind_pirq(d, pirq);
+out:
     unlock_domain(d, f);
-    return port < 0 ? port : -EINVAL;
+    return rc;
+}
+
+/* An interrupt for a bound pirq (arch/x86/irq.c, interrupt context). */
+void send_guest_pirq(struct domain *d, unsigned int pirq)
+{
+    if (!d->evtchn || !d->pirqs || pirq >= domain_nr_pirqs(d))
+        return;
+    unsigned long f = lock_domain(d);
+    unsigned int port = d->pirqs[pirq].evtchn;
+    if (port && port_is_valid(d, port) && d->evtchn[port].state == ECS_PIRQ)
+        port_set_pending(d, &d->evtchn[port], port);
+    unlock_domain(d, f);
+}
+
+/* PHYSDEVOP_eoi for a domain that registered its EOI map with the v1 call. */
+void evtchn_unmask_port(struct domain *d, unsigned int port)
+{
+    if (!port_is_valid(d, port))
+        return;
+    unsigned long f = lock_domain(d);
+    port_unmask(d, &d->evtchn[port], port);
+    unlock_domain(d, f);
 }
 
 static long evtchn_close(struct domain *d1, evtchn_port_t port1)
@@ -415,7 +463,10 @@ static long evtchn_close(struct domain *d1, evtchn_port_t port1)
             return -EINVAL;
         case ECS_UNBOUND:
         case ECS_IPI:
+            break;
         case ECS_PIRQ:
+            pirq_guest_unbind(d1, chn1->u.pirq);
+            d1->pirqs[chn1->u.pirq].evtchn = 0;
             break;
         case ECS_VIRQ: {
             struct vcpu *v = domain_vcpu(d1, virq_is_global(chn1->u.virq) ? 0 : chn1->notify_vcpu);
@@ -542,8 +593,13 @@ static long evtchn_bind_vcpu(evtchn_port_t port, uint32_t vcpu_id)
         break;
     case ECS_UNBOUND:
     case ECS_INTERDOMAIN:
-    case ECS_PIRQ:
         chn->notify_vcpu = (uint16_t)vcpu_id;
+        break;
+    case ECS_PIRQ:
+        if (chn->notify_vcpu != vcpu_id) {
+            chn->notify_vcpu = (uint16_t)vcpu_id;
+            pirq_set_affinity(d, chn->u.pirq, domain_vcpu(d, vcpu_id)->processor);
+        }
         break;
     default:
         rc = -EINVAL;

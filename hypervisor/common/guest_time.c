@@ -376,3 +376,21 @@ void vcpu_sched_in(struct vcpu *v)
     if (write_primary_time(v, false, &u))
         write_secondary_time(v, true, &u);
 }
+
+/* ---- Physical IRQs / platform area: XENPF_settime32/64 from dom0 (arch/x86/platform_op.c), Xen's do_settime.
+ * The wallclock becomes secs:nsecs at system time system_time_base, and every domain's shared_info follows. */
+void guest_set_wallclock(uint64_t secs, uint32_t nsecs, uint64_t system_time_base);
+void guest_set_wallclock(uint64_t secs, uint32_t nsecs, uint64_t system_time_base)
+{
+    uint64_t x = secs * NS_PER_SEC + nsecs - system_time_base;
+    unsigned long f = spin_lock_irqsave(&wc_lock);
+    wc_read = true;
+    wc_sec = x / NS_PER_SEC;
+    wc_nsec = (uint32_t)(x % NS_PER_SEC);
+    spin_unlock_irqrestore(&wc_lock, f);
+    for (unsigned int id = 0; id < MAX_DOMAINS; id++) {
+        struct domain *d = __atomic_load_n(&domain_table[id], __ATOMIC_ACQUIRE);
+        if (d && d->shared_info)
+            update_domain_wallclock(d);
+    }
+}

@@ -3,6 +3,8 @@
  * Order matters: the console first (so everything after can complain), then the boot CPU's own descriptor
  * tables (so a fault anywhere after is reported, not a silent triple fault), memory, interrupt controllers,
  * time, the other CPUs, and finally the dom0 hand-off. */
+#include <vesta/acpi.h>
+#include <vesta/irq.h>
 #include <vesta/apic.h>
 #include <vesta/console.h>
 #include <vesta/mm.h>
@@ -166,12 +168,14 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     exception_fixup_selfcheck();
 
     acpi_init();
+    acpi_power_init();
     bsp_percpu.apic_id = 0;
     apic_init_boot();
     bsp_percpu.apic_id = apic_id();
     apic_init_cpu();
     pic_disable();
     ioapic_init();
+    irq_init();
     time_init();
     smp_init_ipis();
     debugkeys_init();

@@ -1,6 +1,7 @@
 /* ACPI, just enough to find the CPUs and interrupt controllers: RSDP -> RSDT/XSDT -> MADT.
  * Every table is checksummed and length-checked before use; a machine without a usable MADT is treated as one
  * CPU with the standard IO-APIC address. */
+#include <vesta/acpi.h>
 #include <vesta/apic.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
@@ -84,13 +85,15 @@ static const struct acpi_header *find_table(const struct rsdp *r, const char sig
     return NULL;
 }
 
-static void add_cpu(uint32_t apic_id)
+static void add_cpu(uint32_t apic_id, uint32_t acpi_id)
 {
     for (unsigned int i = 0; i < platform.nr_cpus; i++)
         if (platform.cpu_apic_ids[i] == apic_id)
             return;
-    if (platform.nr_cpus < ARRAY_SIZE(platform.cpu_apic_ids))
+    if (platform.nr_cpus < ARRAY_SIZE(platform.cpu_apic_ids)) {
+        platform.cpu_acpi_ids[platform.nr_cpus] = acpi_id;
         platform.cpu_apic_ids[platform.nr_cpus++] = apic_id;
+    }
 }
 
 static void parse_madt(const struct acpi_header *madt)
@@ -104,7 +107,7 @@ static void parse_madt(const struct acpi_header *madt)
         switch (p[0]) {
         case 0: /* processor local APIC: flags bit 0 enabled */
             if (p[1] >= 8 && (*(const uint32_t *)(p + 4) & 1))
-                add_cpu(p[3]);
+                add_cpu(p[3], p[2]);
             break;
         case 1: /* IO-APIC */
             if (p[1] >= 12 && platform.nr_ioapics < MAX_IOAPICS)
@@ -122,7 +125,7 @@ static void parse_madt(const struct acpi_header *madt)
             break;
         case 9: /* processor local x2APIC */
             if (p[1] >= 16 && (*(const uint32_t *)(p + 8) & 1))
-                add_cpu(*(const uint32_t *)(p + 4));
+                add_cpu(*(const uint32_t *)(p + 4), *(const uint32_t *)(p + 12));
             break;
         default:
             break;
@@ -150,4 +153,17 @@ void acpi_init(void)
     printk("ACPI: RSDP rev %u OEM '%s', MADT: %u CPUs, %u IO-APICs, %u ISA overrides, LAPIC at %#lx",
            r->revision, platform.oem, platform.nr_cpus, platform.nr_ioapics, platform.nr_overrides,
            platform.lapic_addr);
+}
+
+/* ---- Other tables, for arch/x86/acpi_power.c (FADT, DSDT): checksummed and length-checked like the MADT. */
+
+const void *acpi_find_table(const char sig[4])
+{
+    const struct rsdp *r = find_rsdp();
+    return r ? find_table(r, sig) : NULL;
+}
+
+const void *acpi_map_table(uint64_t pa)
+{
+    return pa ? map_table(pa) : NULL;
 }

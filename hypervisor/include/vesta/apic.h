@@ -63,6 +63,7 @@ struct platform_info {
     uint64_t lapic_addr;
     unsigned int nr_cpus;           /* enabled processors found */
     uint32_t cpu_apic_ids[256];
+    uint32_t cpu_acpi_ids[256];     /* the MADT's processor UID for each entry of cpu_apic_ids */
     unsigned int nr_ioapics;
     struct ioapic_info ioapics[MAX_IOAPICS];
     unsigned int nr_overrides;

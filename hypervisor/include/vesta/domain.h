@@ -120,6 +120,11 @@ struct domain {
     /* ---- Events (common/event_channel.c) ---- */
     unsigned int evtchn_valid;        /* ports below this are valid (allocated in buckets of 64, as in Xen) */
     uint64_t poll_mask[(MAX_VIRT_CPUS + 63) / 64]; /* vCPUs blocked in SCHEDOP_poll */
+    /* ---- Physical IRQs (arch/x86/irq.c, pv/physdev.c; the PIRQ side of common/event_channel.c) ---- */
+    struct pirq *pirqs;               /* domain_nr_pirqs() entries, allocated on first use (vesta/irq.h) */
+    mfn_t pirq_eoi_map_mfn;           /* PHYSDEVOP_pirq_eoi_gmfn: the guest's EOI bitmap page, 0 = none */
+    uint64_t *pirq_eoi_map;
+    bool pirq_auto_unmask;            /* registered with the v1 call: PHYSDEVOP_eoi also unmasks the port */
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];
