@@ -143,4 +143,7 @@ HC(do_event_channel_op_compat);                 /* common/event_channel.c: hyper
 /* arch/x86/pv/descriptors.c: install a vCPU's GDT frames (VCPUOP_initialise); 0 entries drops them. */
 int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries);
 
+/* ---- Physical IRQs / platform (dom0 hardware access) ---- */
+HC(do_mca);                                     /* arch/x86/mca.c: hypercall 48 (__HYPERVISOR_arch_0) */
+
 #endif

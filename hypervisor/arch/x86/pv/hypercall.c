@@ -42,6 +42,7 @@ static const hypercall_fn hypercall_table[64] = {
     [__HYPERVISOR_physdev_op] = do_physdev_op,
     [__HYPERVISOR_sysctl] = do_sysctl,
     [__HYPERVISOR_domctl] = do_domctl,
+    [__HYPERVISOR_mca] = do_mca,
 };
 
 long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
