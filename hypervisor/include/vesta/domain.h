@@ -84,6 +84,11 @@ struct vcpu {
     uint64_t time_info_guest_va;      /* VCPUOP_register_vcpu_time_memory_area */
     /* Statistics. */
     uint64_t hypercalls, bounces;
+    /* Privileged-instruction emulation (arch/x86/pv/emulate.c, cpuid.c). */
+    uint64_t emul_cr4;               /* guest-controlled CR4 bits (TSD, DE, FSGSBASE, OSXSAVE) as last written */
+    bool cpuid_faulting;             /* MSR_MISC_FEATURES_ENABLES.CPUID_FAULTING */
+    uint32_t tsc_aux;                /* MSR_TSC_AUX as the guest set it */
+    uint64_t mcg_status;             /* virtual machine-check MSRs (always quiet) */
 };
 
 struct domain {
@@ -113,6 +118,9 @@ struct domain {
     /* Console. */
     char conbuf[160];
     unsigned int conlen;
+    /* Privileged-instruction emulation (arch/x86/pv/emulate.c): latched CMOS index and PCI CONFIG_ADDRESS. */
+    uint8_t cmos_idx;
+    uint32_t pci_cf8;
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];

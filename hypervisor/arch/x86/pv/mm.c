@@ -514,6 +514,44 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
     return 0;
 }
 
+/* ---- Exposed for the privileged-instruction emulation area (emulate.c, ptwr.c). */
+
+unsigned int pv_table_level(mfn_t mfn) { return mfn_valid(mfn) ? table_level(mfn) : 0; }
+
+/* One guest store to an entry of a validated L1 table (writable page tables): the new value goes through the
+ * same validation and reference rules as mmu_update. With expected non-NULL the store is a compare-exchange:
+ * if the entry no longer holds *expected, nothing changes, *expected receives the current value and the result
+ * is -EAGAIN. The caller holds a general reference on the table. */
+int pv_write_l1_entry(struct domain *d, mfn_t table, unsigned int index, uint64_t new, uint64_t *expected)
+{
+    if (table_level(table) != 1)
+        return -EINVAL;
+    uint64_t *slot = (uint64_t *)mfn_to_virt(table) + index;
+    int rc = get_entry(d, &new, 1);
+    if (rc)
+        return rc;
+    uint64_t old;
+    if (expected) {
+        old = *expected;
+        if (!__atomic_compare_exchange_n(slot, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            *expected = old;
+            put_entry(new, 1);
+            return -EAGAIN;
+        }
+    } else {
+        old = __atomic_exchange_n(slot, new, __ATOMIC_ACQ_REL);
+    }
+    put_entry(old, 1);
+    /* A dropped or downgraded translation must not survive in any TLB: the frame may change type next. */
+    if ((old & _PAGE_PRESENT) && (!(new & _PAGE_PRESENT) || !same_refs(old, new) ||
+                                  ((old & _PAGE_RW) && !(new & _PAGE_RW))))
+        flush_tlb_domain(d);
+    return 0;
+}
+
+/* CR3 writes by the guest kernel: MMUEXT_NEW_BASEPTR semantics. */
+long pv_new_guest_cr3(struct vcpu *v, mfn_t mfn) { return new_baseptr(v, mfn, false); }
+
 HC(do_mmuext_op)
 {
     struct vcpu *v = current_vcpu();
