@@ -1,4 +1,6 @@
 /* Writable page tables (VMASST_TYPE_writable_pagetables), following Xen 4.17's pv/ro-page-fault.c.
+ * (For the hardware domain Xen takes this path even without the assist: its fault handler tries read-only MMIO
+ * emulation for every write to a present page, and that falls back to the page-table emulator.)
  *
  * A guest that enabled the assist may write its own L1 page-table entries directly, even though the tables
  * are mapped read-only: the write faults, and if the guest kernel was storing into a validated L1 table of its
@@ -192,7 +194,9 @@ static bool classify(struct cpu_regs *regs, const struct x86_insn *in, struct st
 bool pv_handle_pt_write_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2)
 {
     struct domain *d = v->domain;
-    if (!(d->vm_assist & (1UL << VMASST_TYPE_writable_pagetables)) || !v->pv.kernel_mode ||
+    /* Xen's read-only-MMIO path emulates the hardware domain's page-table stores whatever its assists. */
+    bool ptwr = (d->vm_assist & (1UL << VMASST_TYPE_writable_pagetables)) || d->privileged;
+    if (!ptwr || !v->pv.kernel_mode ||
         (regs->error_code & (PFEC_RSVD | PFEC_INSN)))
         return false;
     uint64_t pte = leaf_pte(cr2);
