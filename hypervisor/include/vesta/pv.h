@@ -142,5 +142,20 @@ mfn_t m2p_chunk_mfn(unsigned int i);
 HC(do_event_channel_op_compat);                 /* common/event_channel.c: hypercall 16 */
 /* arch/x86/pv/descriptors.c: install a vCPU's GDT frames (VCPUOP_initialise); 0 entries drops them. */
 int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries);
+/* Privileged-instruction emulation area. */
+unsigned int pv_table_level(mfn_t mfn);                 /* mm.c: level of a validated table frame, or 0 */
+int pv_write_l1_entry(struct domain *d, mfn_t table, unsigned int index, uint64_t new, uint64_t *expected);
+long pv_new_guest_cr3(struct vcpu *v, mfn_t mfn);       /* mm.c: MMUEXT_NEW_BASEPTR for a CR3 write */
+uint64_t pv_guest_cr4(const struct vcpu *v);            /* emulate.c: the CR4 value the guest reads */
+void pv_inject_page_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t addr, uint32_t error_code);
+void pv_emul_done(struct vcpu *v, struct cpu_regs *regs, uint64_t next_rip); /* RIP, RF, single-step #DB */
+uint64_t *pv_gpr(struct cpu_regs *regs, unsigned int n); /* general register n in encoding order */
+struct x86_insn;
+/* Copies and decodes the instruction at regs->rip. Returns 0, or -EFAULT after injecting a #PF for bytes that
+ * could not be read, or -EINVAL if the bytes are not an instruction the decoder accepts. */
+int pv_fetch_insn(struct vcpu *v, struct cpu_regs *regs, struct x86_insn *insn);
+long pv_set_debugreg(struct vcpu *v, unsigned int reg, uint64_t value); /* emulate.c, Xen's set_debugreg */
+uint64_t pv_get_debugreg(const struct vcpu *v, unsigned int reg);
+void pv_write_hypercall_page(uint8_t *page);            /* dom0_build.c: fills a hypercall page */
 
 #endif
