@@ -85,6 +85,10 @@ return_to_guest:
         pop     %rsi
         pop     %rdi
         add     $16, %rsp
+/* A fault here is on the guest's state (bad CS/SS from HYPERVISOR_iret, non-canonical RIP): pv/traps.c reflects
+ * it into the guest (pv_hypervisor_fault). */
+        .globl guest_iretq
+guest_iretq:
         iretq
 
 /* Start running on a fresh stack at `frame` (a cpu_regs already filled in) and leave for the guest. */

@@ -84,6 +84,10 @@ struct vcpu {
     uint64_t time_info_guest_va;      /* VCPUOP_register_vcpu_time_memory_area */
     /* Statistics. */
     uint64_t hypercalls, bounces;
+    /* Descriptor tables, segments and trap delivery (arch/x86/pv/descriptors.c, traps.c). */
+    mfn_t ldt_shadow[16];            /* guest LDT pages mapped into the window; each holds a SEG_DESC type ref */
+    uint64_t syscall32_callback, sysenter_callback;
+    bool syscall32_disables_events, sysenter_disables_events;
 };
 
 struct domain {

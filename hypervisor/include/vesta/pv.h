@@ -123,4 +123,20 @@ HC(do_sched_op_compat);
 HC(do_sysctl);
 HC(do_domctl);
 
+
+/* ---- Descriptor tables, segments and trap delivery (pv/descriptors.c, pv/traps.c). */
+int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries); /* also for VCPUOP_initialise */
+void pv_set_ldt(struct vcpu *v, uint64_t base, unsigned int ents);           /* MMUEXT_SET_LDT, args checked */
+bool pv_destroy_ldt(struct vcpu *v);              /* drop the lazily mapped LDT pages; true if any were mapped */
+bool pv_ldt_window_offset(uint64_t addr, unsigned int *offset); /* addr inside this CPU's LDT window? */
+bool pv_check_descriptor(uint64_t *desc);         /* Xen's check_descriptor, with its fix-ups */
+/* A fault in hypervisor context that belongs to the guest: the CPU reading an LDT page not mapped yet (loading
+ * an LDT selector), or the final IRETQ to the guest faulting on the guest's state (bad CS/SS, non-canonical RIP),
+ * which is reflected into the guest as Xen does. Returns true if handled (or does not return). */
+bool pv_hypervisor_fault(struct cpu_regs *regs);
+void pv_exit_to_guest(struct vcpu *v, struct cpu_regs *regs); /* last step before IRETQ, interrupts off */
+bool pv_deliver_nmi(struct vcpu *v, struct cpu_regs *regs);   /* a pending, unmasked virtual NMI */
+void pv_bounce_user_syscall(struct vcpu *v, struct cpu_regs *regs); /* SYSCALL not taken as a hypercall */
+#define TRAP_SYSCALL_EXIT 0x100 /* in cpu_regs.vector: leave as SYSRET would (Xen's TRAP_syscall) */
+
 #endif

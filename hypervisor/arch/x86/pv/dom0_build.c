@@ -189,7 +189,8 @@ static int build_page_tables(struct builder *b)
 }
 
 /* The hypercall page: one 32-byte stub per hypercall, "push %rcx; push %r11; mov $n, %eax; syscall; pop %r11;
- * pop %rcx; ret" so the guest's RCX and R11 survive, and for iret "push %rax; mov $23, %eax; syscall" (the
+ * pop %rcx; ret" so the guest's RCX and R11 survive, and for iret "push %rcx; push %r11; push %rax; mov $23, %eax;
+ * syscall", Xen's stub, which completes struct iret_context below the guest's part of the frame (the
  * guest jumps there with its iret frame on the stack; it never returns). */
 static void write_hypercall_page(uint8_t *p)
 {
@@ -197,7 +198,7 @@ static void write_hypercall_page(uint8_t *p)
     for (unsigned int i = 0; i < PAGE_SIZE / 32; i++) {
         uint8_t *s = p + i * 32;
         if (i == __HYPERVISOR_iret) {
-            const uint8_t stub[] = {0x50, 0xb8, i, 0, 0, 0, 0x0f, 0x05};
+            const uint8_t stub[] = {0x51, 0x41, 0x53, 0x50, 0xb8, i, 0, 0, 0, 0x0f, 0x05};
             memcpy(s, stub, sizeof(stub));
             continue;
         }

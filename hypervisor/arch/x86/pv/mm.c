@@ -508,6 +508,8 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
     mfn_t old = *slot;
     *slot = mfn;
     if (!user)
+        pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
+    if (!user)
         pv_load_cr3(v); /* hypercalls come from kernel mode: the user L4 is loaded at the next switch to user */
     if (old)
         put_table_ref(old);
@@ -593,11 +595,8 @@ HC(do_mmuext_op)
                 rc = -EPERM;
             else if ((base & (PAGE_SIZE - 1)) || !guest_range_ok(base, 1) || ents > 8192)
                 rc = -EINVAL;
-            else if (v->pv.ldt_base != base || v->pv.ldt_ents != ents) {
-                v->pv.ldt_base = base;
-                v->pv.ldt_ents = (unsigned int)ents;
-                pv_load_gdt_ldt(v);
-            }
+            else
+                pv_set_ldt(v, base, (unsigned int)ents); /* descriptors.c */
             break;
         }
         case MMUEXT_CLEAR_PAGE:
