@@ -185,6 +185,8 @@ static void load_segments(struct vcpu *v, struct cpu_regs *regs)
 
 /* ---- Switching. */
 
+static struct vcpu *seg_owner[MAX_CPUS]; /* whose descriptor tables and segment registers each CPU holds */
+
 static void idle_entry(void) { sched_run(); }
 
 __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
@@ -203,13 +205,18 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
         reset_stack_and_call(frame, idle_entry);
     }
     pv_load_cr3(next);
-    pv_load_gdt_ldt(next);
     if (pc->fpu_owner == next && !next->pv.ctrlreg0_ts)
         clts();
     else
         stts();
     *frame = next->regs;
-    load_segments(next, frame);
+    /* Like Xen's lazy switch: coming back from idle to the vCPU whose state the CPU still holds reloads nothing
+     * (so a selector the guest invalidated meanwhile keeps working until a real switch, as on Xen). */
+    if (prev || seg_owner[pc->cpu] != next) {
+        pv_load_gdt_ldt(next);
+        load_segments(next, frame);
+        seg_owner[pc->cpu] = next;
+    }
     reset_stack_and_return_to_guest(frame);
 }
 
