@@ -93,6 +93,10 @@ struct vcpu {
     bool cpuid_faulting;             /* MSR_MISC_FEATURES_ENABLES.CPUID_FAULTING */
     uint32_t tsc_aux;                /* MSR_TSC_AUX as the guest set it */
     uint64_t mcg_status;             /* virtual machine-check MSRs (always quiet) */
+    /* Descriptor tables, segments and trap delivery (arch/x86/pv/descriptors.c, traps.c). */
+    mfn_t ldt_shadow[16];            /* guest LDT pages mapped into the window; each holds a SEG_DESC type ref */
+    uint64_t syscall32_callback, sysenter_callback;
+    bool syscall32_disables_events, sysenter_disables_events;
 };
 
 struct domain {

@@ -720,6 +720,10 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
     mfn_t old = *slot;
     *slot = mfn;
     if (!user)
+        pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
+    if (!user)
+        pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
+    if (!user)
         pv_load_cr3(v); /* hypercalls come from kernel mode: the user L4 is loaded at the next switch to user */
     if (old)
         put_table_ref(old);
@@ -847,11 +851,7 @@ static long mmuext_one(struct vcpu *v, struct domain *pg_owner, const struct mmu
             return -EPERM;
         if (ents > 8192 || (ents && ((base & (PAGE_SIZE - 1)) || !xen_addr_ok(base))))
             return -EINVAL;
-        if (v->pv.ldt_base != base || v->pv.ldt_ents != ents) {
-            v->pv.ldt_base = base;
-            v->pv.ldt_ents = (unsigned int)ents;
-            pv_load_gdt_ldt(v);
-        }
+        pv_set_ldt(v, base, (unsigned int)ents); /* descriptors.c */
         return 0;
     }
     case MMUEXT_CLEAR_PAGE:
