@@ -145,7 +145,8 @@ int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries);
 unsigned int pv_table_level(mfn_t mfn);                 /* mm.c: level of a validated table frame, or 0 */
 int pv_write_l1_entry(struct domain *d, mfn_t table, unsigned int index, uint64_t new, uint64_t *expected);
 long pv_new_guest_cr3(struct vcpu *v, mfn_t mfn);       /* mm.c: MMUEXT_NEW_BASEPTR for a CR3 write */
-uint64_t pv_guest_cr4(const struct vcpu *v);            /* emulate.c: the CR4 value the guest reads */
+uint64_t pv_guest_cr4(const struct vcpu *v);
+void pv_load_guest_cr4(const struct vcpu *v);          /* emulate.c: hardware CR4 bits the guest controls */
 void pv_inject_page_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t addr, uint32_t error_code);
 void pv_emul_done(struct vcpu *v, struct cpu_regs *regs, uint64_t next_rip); /* RIP, RF, single-step #DB */
 uint64_t *pv_gpr(struct cpu_regs *regs, unsigned int n); /* general register n in encoding order */

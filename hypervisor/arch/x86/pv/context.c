@@ -206,6 +206,7 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
         reset_stack_and_call(frame, idle_entry);
     }
     pv_load_cr3(next);
+    pv_load_guest_cr4(next);
     if (pc->fpu_owner == next && !next->pv.ctrlreg0_ts)
         clts();
     else

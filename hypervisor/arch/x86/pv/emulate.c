@@ -114,6 +114,15 @@ int pv_fetch_insn(struct vcpu *v, struct cpu_regs *regs, struct x86_insn *insn)
 
 uint64_t pv_guest_cr4(const struct vcpu *v) { return (v->emul_cr4 & CR4_GUEST_BITS) | (read_cr4() & CR4_VISIBLE_BITS); }
 
+/* Of the guest's CR4 choices only FSGSBASE reaches the hardware while its vCPU runs: the guest kernel then uses
+ * RD/WR{FS,GS}BASE directly, as on Xen. (The hypervisor never relies on FS or GS.) TSD and DE stay virtual. */
+void pv_load_guest_cr4(const struct vcpu *v)
+{
+    uint64_t cr4 = read_cr4(), want = (cr4 & ~X86_CR4_FSGSBASE) | (v->emul_cr4 & X86_CR4_FSGSBASE);
+    if (want != cr4)
+        write_cr4(want);
+}
+
 static uint64_t fixup_guest_cr4(uint64_t cr4)
 {
     if (!pv_policy_has(PV_FS_1D, 4))
@@ -163,8 +172,8 @@ static bool write_cr(struct vcpu *v, unsigned int cr, uint64_t val)
     case 3:
         return pv_new_guest_cr3(v, val >> PAGE_SHIFT) == 0;
     case 4:
-        /* Only the virtual value changes: Vesta keeps the hardware CR4 the same for every guest. */
         v->emul_cr4 = fixup_guest_cr4(val);
+        pv_load_guest_cr4(v);
         return true;
     default:
         return false;
