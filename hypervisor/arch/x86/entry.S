@@ -4,6 +4,8 @@
  * then the vector number, then the general registers, giving struct cpu_regs on the stack. The stubs all end in
  * common_entry, which calls do_trap() in C and returns with iretq. */
 
+#include <vesta/asm-regs.h>
+
         .text
         .code64
 
@@ -23,42 +25,13 @@ vector_table:
         .endr
 
 common_entry:
-        push    %rdi
-        push    %rsi
-        push    %rdx
-        push    %rcx
-        push    %rax
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %rbx
-        push    %rbp
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
+        SAVE_GPRS
         cld
         mov     %rsp, %rdi
         call    do_trap
         testb   $3, 8*18(%rsp)          /* cs of the interrupted context: a guest (ring 3)? */
         jnz     return_to_guest
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %rbp
-        pop     %rbx
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rax
-        pop     %rcx
-        pop     %rdx
-        pop     %rsi
-        pop     %rdi
-        add     $16, %rsp
+        RESTORE_GPRS_TO_IRET_FRAME
         iretq
 
 /* The one way back into a guest. %rsp points at the guest's cpu_regs frame at the top of this CPU's stack
@@ -69,51 +42,12 @@ return_to_guest:
         cli
         mov     %rsp, %rdi
         call    pv_exit_work
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %rbp
-        pop     %rbx
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rax
-        pop     %rcx
-        pop     %rdx
-        pop     %rsi
-        pop     %rdi
-        add     $16, %rsp
-1:      iretq
-        .pushsection __ex_table, "a"
-        .balign 4
-        .long 1b - ., guest_iret_fault - .
-        .popsection
-
-/* The guest's frame did not load (a selector the guest supplied, e.g. through the iret hypercall, is invalid).
- * The fault's own frame overwrote the saved registers below RIP, but the registers still hold the guest's
- * values: push them back into place, let C deal with the frame, and leave the usual way. */
-guest_iret_fault:
-        sub     $16, %rsp
-        push    %rdi
-        push    %rsi
-        push    %rdx
-        push    %rcx
-        push    %rax
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %rbx
-        push    %rbp
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
-        mov     %rsp, %rdi
-        call    pv_guest_iret_fault
-        jmp     return_to_guest
+        RESTORE_GPRS_TO_IRET_FRAME
+/* A fault here is on the guest's state (bad CS/SS from HYPERVISOR_iret, non-canonical RIP): pv/traps.c reflects
+ * it into the guest (pv_hypervisor_fault). */
+        .globl guest_iretq
+guest_iretq:
+        iretq
 
 /* Start running on a fresh stack at `frame` (a cpu_regs already filled in) and leave for the guest. */
         .globl reset_stack_and_return_to_guest

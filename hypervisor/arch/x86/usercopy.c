@@ -30,21 +30,34 @@ bool guest_range_ok(uint64_t va, size_t len)
     return va >= HYPERVISOR_VIRT_END;
 }
 
-/* rep movsb with a fixup: on a fault, rcx holds the bytes left and the copy stops there. */
+/* rep movsq for the whole quadwords, then rep movsb for the tail, each with a fixup: on a fault RCX holds what
+ * was left and the copy stops there. Quadwords first because guest frames and structures are mostly whole
+ * quadwords, and a string instruction costs per iteration on some CPUs and emulators. */
 static size_t copy_bytes(void *dst, const void *src, size_t len)
 {
+    size_t quads = len >> 3, tail = len & 7;
     stac();
-    __asm__ volatile("1: rep movsb\n"
+    __asm__ volatile("1: rep movsq\n"
                      "2:\n"
                      ".pushsection __ex_table, \"a\"\n"
                      ".balign 4\n"
                      ".long 1b - ., 2b - .\n"
                      ".popsection"
-                     : "+D"(dst), "+S"(src), "+c"(len)
+                     : "+D"(dst), "+S"(src), "+c"(quads)
                      :
                      : "memory");
+    if (!quads && tail)
+        __asm__ volatile("1: rep movsb\n"
+                         "2:\n"
+                         ".pushsection __ex_table, \"a\"\n"
+                         ".balign 4\n"
+                         ".long 1b - ., 2b - .\n"
+                         ".popsection"
+                         : "+D"(dst), "+S"(src), "+c"(tail)
+                         :
+                         : "memory");
     clac();
-    return len;
+    return quads * 8 + tail;
 }
 
 static size_t zero_bytes(void *dst, size_t len)

@@ -5,6 +5,8 @@
  * to the stack top, and pushes the same frame an interrupt from ring 3 would have built, with RIP from %rcx and
  * RFLAGS from %r11. SFMASK clears IF, so the stub runs with interrupts off. The vector field says which kind of
  * SYSCALL it was: 0x100 from 64-bit code, 0x101 from 32-bit compatibility code (CSTAR). */
+
+#include <vesta/asm-regs.h>
 #include <vesta/layout.h>
 
 #define MAX_CPUS 256
@@ -56,21 +58,7 @@ pv_syscall32_stubs:
 
 /* Same register save as the interrupt path; the C side dispatches on the vector. */
 common_entry_from_syscall:
-        push    %rdi
-        push    %rsi
-        push    %rdx
-        push    %rcx
-        push    %rax
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %rbx
-        push    %rbp
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
+        SAVE_GPRS
         cld
         mov     %rsp, %rdi
         call    pv_syscall_entry
