@@ -43,8 +43,11 @@ else
     echo "VT disk-token-written: $token"
 fi
 if ip link show eth0 >/dev/null 2>&1; then pass nic-present; else fail nic-present "no eth0"; fi
-# For the log: how the devices' interrupts reach dom0 (pirq/event channel, legacy INTx or MSI-X).
+# How the devices' interrupts reach dom0 (pirq/event channel, legacy INTx or MSI-X), for the log; the disk's
+# requests above must have completed through interrupts that arrived as events.
 sed 's/^/VT irq: /' /proc/interrupts
+virtio_irqs=$(awk '/virtio/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts)
+if [ "$virtio_irqs" -gt 0 ]; then pass virtio-interrupts; else fail virtio-interrupts "no virtio interrupt counted"; fi
 
 case "$VESTA_MODE" in
 stress=*)

@@ -52,7 +52,6 @@ struct irq_guest {
     bool shareable;
     unsigned int in_flight;
     unsigned int nr;
-    struct timer eoi_timer;
     struct {
         struct domain *d;
         unsigned int pirq;
@@ -71,11 +70,14 @@ struct irq_desc_m {
     struct domain *msi_owner; /* MSI: the domain it was created for (access permission) */
     struct irq_guest *guest;
     struct msi_desc *msi;
+    struct timer eoi_timer;   /* forced EOI; here rather than in the binding, which is freed on unbind */
 };
 
 unsigned int nr_irqs_gsi, nr_irqs;
 static struct irq_desc_m *irq_descs;
 static spinlock_t create_lock = SPINLOCK_INIT;
+
+static void eoi_timeout(void *data);
 
 static struct irq_desc_m *irq_to_desc(int irq)
 {
@@ -100,6 +102,7 @@ void irq_init(void)
     for (unsigned int i = 0; i < nr_irqs; i++) {
         irq_descs[i].lock = (spinlock_t)SPINLOCK_INIT;
         irq_descs[i].irq = i;
+        timer_init(&irq_descs[i].eoi_timer, eoi_timeout, &irq_descs[i], "pirq EOI", 0);
     }
     printk("IRQ limits: %u GSI, %u MSI/MSI-X", nr_irqs_gsi, nr_irqs - nr_irqs_gsi);
 }
@@ -332,7 +335,7 @@ static void guest_irq_interrupt(struct cpu_regs *regs, void *data)
         n++;
     }
     if (g->ack_type != ACK_NONE)
-        timer_set(&g->eoi_timer, now_ns() + EOI_TIMEOUT_NS);
+        timer_set(&desc->eoi_timer, now_ns() + EOI_TIMEOUT_NS);
     spin_unlock(&desc->lock);
 
     for (unsigned int i = 0; i < n; i++)
@@ -361,7 +364,7 @@ static void desc_guest_eoi(struct irq_desc_m *desc, struct pirq *p)
     struct irq_guest *g = desc->guest;
     if (!g || !__atomic_exchange_n(&p->masked, 0, __ATOMIC_SEQ_CST) || --g->in_flight != 0)
         return;
-    timer_stop(&g->eoi_timer);
+    timer_stop(&desc->eoi_timer);
     if (g->ack_type == ACK_UNMASK && desc->enabled)
         ioapic_mask_gsi(desc->irq, false);
 }
@@ -434,7 +437,8 @@ int pirq_guest_bind(struct vcpu *v, unsigned int pirq, bool will_share)
             fresh = NULL;
             g->shareable = will_share;
             g->ack_type = irq_acktype(desc);
-            timer_init(&g->eoi_timer, eoi_timeout, desc, "pirq EOI", v->processor);
+            timer_stop(&desc->eoi_timer);
+            desc->eoi_timer.cpu = v->processor;
             desc->cpu = v->processor;
             if (desc->type == IRQ_T_MSI && desc->msi)
                 msi_set_target(desc->msi, desc->vector, cpu_apic(desc->cpu));
@@ -487,7 +491,7 @@ static struct irq_guest *unbind_locked(struct irq_desc_m *desc, struct domain *d
         ioapic_mask_gsi(desc->irq, false);
     if (g->nr)
         return NULL;
-    timer_stop(&g->eoi_timer);
+    timer_stop(&desc->eoi_timer);
     irq_shutdown(desc);
     desc->guest = NULL;
     return g;
@@ -518,10 +522,10 @@ void pirq_set_affinity(struct domain *d, unsigned int pirq, unsigned int cpu)
     if (!desc)
         return;
     unsigned long f = spin_lock_irqsave(&desc->lock);
-    if (desc->guest) {
-        /* Timers run on the CPU they were made for: move the EOI timer with the interrupt. */
-        timer_stop(&desc->guest->eoi_timer);
-        desc->guest->eoi_timer.cpu = cpu;
+    if (cpu < MAX_CPUS && percpu[cpu] && desc->cpu != cpu) {
+        /* Timers run on the CPU they were set up for: move the EOI timer with the interrupt. */
+        timer_stop(&desc->eoi_timer);
+        desc->eoi_timer.cpu = cpu;
     }
     irq_set_cpu(desc, cpu);
     spin_unlock_irqrestore(&desc->lock, f);

@@ -11,6 +11,7 @@
  * administrator's rules decide what the access does. Dom0 may use every port except the ones the hypervisor
  * owns (PIC, PIT, the speaker port, PCI configuration data, the console UART); the RTC index/data pair and the
  * PCI CONFIG_ADDRESS register are emulated; any other access reads all ones and ignores writes. */
+#include <vesta/irq.h>
 #include <vesta/errno.h>
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
@@ -344,10 +345,10 @@ static uint32_t guest_io_read(struct domain *d, unsigned int port, unsigned int 
             if (size == 3)
                 size = 2;
             if (d->privileged && pci_cfg_enabled(d)) {
-                spin_lock(&io_emul_lock);
+                unsigned long pf = pci_conf_lock(); /* shared with the hypervisor's own accesses (pci.c) */
                 outl(0xcf8, d->pci_cf8);
                 sub = hw_in(port, size);
-                spin_unlock(&io_emul_lock);
+                pci_conf_unlock(pf);
             }
             if (size == 4)
                 return sub;
@@ -392,10 +393,10 @@ static void guest_io_write(struct domain *d, unsigned int port, unsigned int byt
             if (size == 3)
                 size = 2;
             if (d->privileged && pci_cfg_enabled(d)) {
-                spin_lock(&io_emul_lock);
+                unsigned long pf = pci_conf_lock(); /* shared with the hypervisor's own accesses (pci.c) */
                 outl(0xcf8, d->pci_cf8);
                 hw_out(port, size, data);
-                spin_unlock(&io_emul_lock);
+                pci_conf_unlock(pf);
             }
             if (size == 4)
                 return;

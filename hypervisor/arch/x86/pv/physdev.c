@@ -104,9 +104,9 @@ static long physdev_map_pirq(uint64_t arg)
     long rc;
     struct domain *cur = current_domain();
     struct domain *d = lookup_any_id(map.domid);
-    if (!d)
-        return -ESRCH;
-    if (!cur->privileged) {
+    if (!d) {
+        rc = -ESRCH;
+    } else if (!cur->privileged) {
         rc = -EPERM; /* XSM's default: only the control domain (no device models exist) */
     } else {
         switch (map.type) {
@@ -124,8 +124,7 @@ static long physdev_map_pirq(uint64_t arg)
         if (map.type == MAP_PIRQ_TYPE_MULTI_MSI)
             map.entry_nr = (int32_t)msi.entry_nr;
     }
-    if (rc == -EPERM && !cur->privileged)
-        return rc; /* Xen returns before writing anything back */
+    /* Xen writes the structure back whatever the outcome (with MSI_SEG turned into MSI). */
     if (copy_to_guest_obj(arg, &map))
         rc = -EFAULT;
     return rc;
