@@ -4,11 +4,13 @@
 The same QEMU line and kernel command line serve Vesta and real Xen 4.17 (--hv). Scenarios:
   boot-1cpu, boot-2cpu   /etc/vesta-test.sh in the initramfs: uname, /proc/cpuinfo shows the vCPUs, dmesg has no
                          Xen errors, free, the virtio disk mounts and a file written by the previous boot reads back
-                         (each scenario boots twice on one disk image), the NIC is there; then poweroff
+                         (each scenario boots twice on one disk image), the NIC is there, the virtio devices'
+                         interrupts arrived (physical IRQs as event channels); then poweroff
   console                types commands into the dom0 shell over the serial console and reads the answers
   stress                 fork/exec, memory and disk I/O for --stress-seconds inside dom0, reports forks
 Each scenario prints PASS/FAIL; the closing line is "N passed, N failed". --timing prints the time from QEMU's
-start to /init and the kernel's own uptime at /init.
+start to /init and the kernel's own uptime at /init. --kernel-log boots with the full kernel log instead of `quiet`,
+for comparing Vesta's and Xen's logs line by line (build/test-logs/linux/*.log).
 """
 import argparse
 import os
@@ -67,11 +69,17 @@ def run(cmd, timeout, stdin_script=None, log=None):
     return text, init_at, exited
 
 
+def verbosity(args):
+    """The kernel's log level: quiet by default, everything (from the first instruction on) with --kernel-log,
+    which is what to compare line by line between Vesta and Xen."""
+    return "earlyprintk=xen loglevel=8" if args.kernel_log else "quiet"
+
+
 def boot_scenario(args, cpus, disk, name):
     results = []
     tokens = []
     for boot in (1, 2):
-        kargs = f"console=hvc0 quiet vesta.mode=test vesta.cpus={cpus}"
+        kargs = f"console=hvc0 {verbosity(args)} vesta.mode=test vesta.cpus={cpus}"
         text, init_at, exited = run(qemu_cmd(args.hv, kargs, cpus, disk), args.timeout,
                                     log=f"{args.logs}/{name}-{boot}.log")
         fails = re.findall(r"^VT FAIL (.*)$", text, re.M)
@@ -96,7 +104,7 @@ def console_scenario(args, disk):
     script = [(r"VESTA-INIT: shell on the console", "echo vesta-$((6*7))-ok\n"),
               (r"vesta-42-ok", "cat /proc/sys/kernel/ostype\n"),
               (r"\nLinux", "poweroff -f\n")]
-    text, _, exited = run(qemu_cmd(args.hv, "console=hvc0 quiet vesta.mode=shell", 1, disk), args.timeout,
+    text, _, exited = run(qemu_cmd(args.hv, f"console=hvc0 {verbosity(args)} vesta.mode=shell", 1, disk), args.timeout,
                           stdin_script=script, log=f"{args.logs}/console.log")
     answered = text.count("vesta-42-ok") >= 2 or re.search(r"^vesta-42-ok$", text, re.M) is not None
     return [(answered and "Linux" in text.split("vesta-42-ok", 1)[-1] and exited,
@@ -104,7 +112,7 @@ def console_scenario(args, disk):
 
 
 def stress_scenario(args, disk):
-    kargs = f"console=hvc0 quiet vesta.mode=stress={args.stress_seconds}"
+    kargs = f"console=hvc0 {verbosity(args)} vesta.mode=stress={args.stress_seconds}"
     text, _, exited = run(qemu_cmd(args.hv, kargs, 2, disk), args.timeout + args.stress_seconds,
                           log=f"{args.logs}/stress.log")
     forks = re.search(r"VT stress-forks: (\d+) in (\d+) s", text)
@@ -125,6 +133,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--stress-seconds", type=int, default=60)
     ap.add_argument("--timing", action="store_true")
+    ap.add_argument("--kernel-log", action="store_true", help="full kernel log (earlyprintk=xen loglevel=8)")
     args = ap.parse_args()
     os.makedirs(args.logs, exist_ok=True)
     passed = failed = 0
