@@ -861,8 +861,8 @@ int ioapic_guest_write(uint64_t physbase, unsigned int reg, uint32_t val)
             return rc;
     }
     f = spin_lock_irqsave(&desc->lock);
-    /* Level pins start masked (their binding unmasks them), edge pins as written. */
-    gsi_program(desc, val & RTE_LEVEL, val & RTE_ACTIVE_LOW, !(val & RTE_LEVEL) && !(val & RTE_MASKED));
+    /* As Xen: level pins start masked (their binding unmasks them), edge pins unmasked whatever was written. */
+    gsi_program(desc, val & RTE_LEVEL, val & RTE_ACTIVE_LOW, !(val & RTE_LEVEL));
     spin_unlock_irqrestore(&desc->lock, f);
     return 0;
 }
