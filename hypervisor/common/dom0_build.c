@@ -166,4 +166,5 @@ void dom0_build(void)
     for (paddr_t pa = ALIGN_UP(m->start, PAGE_SIZE); pa + PAGE_SIZE <= m->end; pa += PAGE_SIZE, freed++)
         free_boot_frame(pa >> PAGE_SHIFT);
     printk("Dom0 builder: %lu KiB of kernel image memory freed", freed << 2);
+    console_input_to_dom0(true);
 }
