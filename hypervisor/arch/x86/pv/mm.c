@@ -16,6 +16,7 @@
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
+#include <vesta/pte_rules.h>
 #include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/x86.h>
@@ -102,27 +103,9 @@ static bool is_pseudo_domain(const struct domain *d) { return d == &dom_io || d 
 /* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
 static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
 
-/* ---- Entry flags (PTE bits). Xen's base rule: P, RW, US, A, D, the available bits and NX; L1 entries may also
- * be global, and cache attributes need I/O privilege. (Xen's debug builds reserve bit 62 for grant mappings;
- * the release build guests run on leaves it to the guest like the other high available bits.) */
-#define PTE_AVAIL (7UL << 9)
-#define PTE_AVAIL_HIGH (0x7ffUL << 52)
-#define PTE_PAT _PAGE_PSE /* bit 7 of an L1 entry */
-#define PTE_CACHE (_PAGE_PWT | _PAGE_PCD | PTE_PAT)
-#define PTE_BASE_ALLOWED (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | PTE_AVAIL | \
-                          PTE_AVAIL_HIGH | _PAGE_NX | PTE_ADDR_MASK)
-/* Flags a guest may change in a present entry without the entry being validated again (Xen's fast path):
- * nothing that changes the frame, its writability or its caching. */
-#define PTE_FASTPATH_FLAGS (_PAGE_NX | PTE_AVAIL_HIGH | PTE_AVAIL | _PAGE_GLOBAL | _PAGE_DIRTY | \
-                            _PAGE_ACCESSED | _PAGE_USER)
+/* ---- Entry flags: the pure rules are in vesta/pte_rules.h. */
 
-static uint64_t l1_allowed(const struct domain *d)
-{
-    uint64_t m = PTE_BASE_ALLOWED | _PAGE_GLOBAL;
-    if (d->io_all)
-        m |= PTE_CACHE;
-    return m;
-}
+static uint64_t l1_allowed(const struct domain *d) { return pte_allowed(1, d->io_all); }
 
 static mfn_t pte_mfn(uint64_t e) { return (e & PTE_ADDR_MASK) >> PAGE_SHIFT; }
 
@@ -135,21 +118,7 @@ struct validate_ctx {
 static int get_table_ref(struct domain *d, mfn_t mfn, uint64_t type);
 static void put_table_ref(mfn_t mfn);
 
-/* Device memory is mapped uncached unless the guest chose a caching mode: write-back becomes UC, write-through
- * becomes UC, write-protect becomes UC (Xen's cache-attribute flip for MMIO). */
-static uint64_t mmio_cache_flip(uint64_t e)
-{
-    switch (e & PTE_CACHE) {
-    case 0:
-        return e | _PAGE_PWT | _PAGE_PCD;
-    case _PAGE_PWT:
-        return e | _PAGE_PCD;
-    case _PAGE_PWT | PTE_PAT:
-        return (e | _PAGE_PCD) & ~PTE_PAT;
-    default:
-        return e;
-    }
-}
+static uint64_t mmio_cache_flip(uint64_t e) { return pte_mmio_cache_flip(e); }
 
 /* Takes the references an L1 entry of a table owned by pt_dom needs, mapping a frame of pg_dom (Xen's
  * get_page_from_l1e). May adjust *e (MMIO caching). -EINVAL bad flags, -EPERM I/O space without the privilege,
@@ -286,28 +255,9 @@ static void put_lne(uint64_t e, unsigned int level, mfn_t table)
     put_table_ref(mfn);
 }
 
-static bool guest_l4_slot(unsigned int i) { return i < HYPERVISOR_SLOT_FIRST || i > HYPERVISOR_SLOT_LAST; }
+static bool guest_l4_slot(unsigned int i) { return pte_guest_l4_slot(i); }
 
-/* Guest kernel and user both run in ring 3, so every present entry needs the user bit. Xen marks L1 entries
- * that lacked it with an available bit (52, "guest kernel"); Vesta also keeps such a mapping from being global,
- * as a global kernel translation would outlive the switch to the user page table. L4 entries always get the
- * accessed bit (Xen: the guest cannot observe it being set lazily). Guests see the adjusted entries. */
-#define PTE_GUEST_KERNEL (1UL << 52)
-
-static uint64_t adjust_entry(uint64_t e, unsigned int level)
-{
-    if (!(e & _PAGE_PRESENT))
-        return e;
-    if (level == 4)
-        return e | _PAGE_USER | _PAGE_ACCESSED;
-    if (level > 1)
-        return e | _PAGE_USER;
-    if (!(e & _PAGE_USER))
-        e |= _PAGE_USER | PTE_GUEST_KERNEL;
-    if (e & PTE_GUEST_KERNEL)
-        e &= ~_PAGE_GLOBAL;
-    return e;
-}
+static uint64_t adjust_entry(uint64_t e, unsigned int level) { return pte_adjust(e, level); }
 
 /* References for a new present entry of a table (mfn `table`, owned by pt_dom) mapping pg_dom's frames. */
 static int get_entry(struct domain *pt_dom, struct domain *pg_dom, uint64_t *e, unsigned int level, mfn_t table)
