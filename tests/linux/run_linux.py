@@ -104,7 +104,7 @@ def console_scenario(args, disk):
 
 
 def stress_scenario(args, disk):
-    kargs = f"console=hvc0 quiet vesta.mode=stress={args.stress_seconds}"
+    kargs = f"console=hvc0 quiet vesta.mode=stress={args.stress_seconds} vesta.cpus=2"
     text, _, exited = run(qemu_cmd(args.hv, kargs, 2, disk), args.timeout + args.stress_seconds,
                           log=f"{args.logs}/stress.log")
     forks = re.search(r"VT stress-forks: (\d+) in (\d+) s", text)
