@@ -14,6 +14,7 @@
 #include "guest.h"
 
 static uint64_t rng;
+static bool verbose;
 
 static uint64_t rnd(void)
 {
@@ -25,6 +26,8 @@ static uint64_t rnd(void)
 
 #define NBUF 4
 static uint8_t bufs[NBUF][2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+/* Pages whose mappings the fuzzer may rewrite (update_va_mapping targets): nothing else lives there. */
+static uint8_t victim[8][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static const uint8_t ro_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = {1};
 
 static uint64_t own_mfn(void)
@@ -98,6 +101,7 @@ void test_main(void)
 {
     const char *cl = (const char *)start_info->cmd_line;
     unsigned long seconds = parse_num(cl, "fuzz=", 60);
+    verbose = strstr(cl, "fuzz-verbose") != NULL;
     rng = parse_num(cl, "seed=", 1) * 0x9E3779B97F4A7C15ULL + 1;
     uint64_t start = system_time_ns(), end = start + seconds * 1000000000UL;
     unsigned long calls = 0;
@@ -110,6 +114,25 @@ void test_main(void)
                 a1 = rnd() % 40; /* sub-op numbers are small */
             if (excluded(nr, a1, a2))
                 continue;
+            if (nr == __HYPERVISOR_update_va_mapping || nr == __HYPERVISOR_update_va_mapping_otherdomain)
+                a1 = (uint64_t)victim[rnd() % 8] + (rnd() % 2 ? 0 : rnd() % PAGE_SIZE);
+            if (nr == __HYPERVISOR_multicall) {
+                /* A batch of calls drawn the same way: a random buffer would mostly fail to parse, and could
+                 * smuggle in the calls excluded above. */
+                static multicall_entry_t mc[4];
+                unsigned int n = 0;
+                while (n < 4) {
+                    uint64_t op = rnd() % 56, b1 = rnd() % 40, b2 = arg();
+                    if (op == __HYPERVISOR_multicall || excluded(op, b1, b2))
+                        continue;
+                    mc[n] = (multicall_entry_t){.op = op, .args = {b1, b2, arg(), arg(), arg(), arg()}};
+                    n++;
+                }
+                a1 = (uint64_t)mc;
+                a2 = rnd() % 5;
+            }
+            if (verbose)
+                printf("call %lu %lx %lx %lx\n", nr, (unsigned long)a1, (unsigned long)a2, (unsigned long)a3);
             (void)hypercall_dyn((unsigned int)nr, (long)a1, (long)a2, (long)a3, (long)a4, (long)a5);
             calls++;
         }

@@ -94,7 +94,8 @@ int frame_get_type(struct frame *f, uint64_t type, frame_validate_fn validate, v
             if ((x & FRAME_T_MASK) != type || !(x & FRAME_T_VALIDATED)) {
                 /* (Re)typing: a stale validation of another type, and any pin, are meaningless now. */
                 nx = type | 1;
-                if (!frame_type_is_pagetable(type))
+                /* Descriptor pages are checked like page tables (pv/descriptors.c). */
+                if (!frame_type_is_pagetable(type) && type != FRAME_T_SEG_DESC)
                     nx |= FRAME_T_VALIDATED;
             } else {
                 nx = x + 1;

@@ -85,35 +85,11 @@ return_to_guest:
         pop     %rsi
         pop     %rdi
         add     $16, %rsp
-1:      iretq
-        .pushsection __ex_table, "a"
-        .balign 4
-        .long 1b - ., guest_iret_fault - .
-        .popsection
-
-/* The guest's frame did not load (a selector the guest supplied, e.g. through the iret hypercall, is invalid).
- * The fault's own frame overwrote the saved registers below RIP, but the registers still hold the guest's
- * values: push them back into place, let C deal with the frame, and leave the usual way. */
-guest_iret_fault:
-        sub     $16, %rsp
-        push    %rdi
-        push    %rsi
-        push    %rdx
-        push    %rcx
-        push    %rax
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %rbx
-        push    %rbp
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
-        mov     %rsp, %rdi
-        call    pv_guest_iret_fault
-        jmp     return_to_guest
+/* A fault here is on the guest's state (bad CS/SS from HYPERVISOR_iret, non-canonical RIP): pv/traps.c reflects
+ * it into the guest (pv_hypervisor_fault). */
+        .globl guest_iretq
+guest_iretq:
+        iretq
 
 /* Start running on a fresh stack at `frame` (a cpu_regs already filled in) and leave for the guest. */
         .globl reset_stack_and_return_to_guest

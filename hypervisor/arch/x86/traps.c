@@ -311,6 +311,9 @@ void do_trap(struct cpu_regs *regs)
         pr_warn("NMI received on CPU%u (ignored)", smp_processor_id());
         return;
     }
+    /* Faults the PV layer resolves for the guest: lazily mapped LDT pages, the IRETQ into the guest (pv/traps.c). */
+    if (!(regs->cs & 3) && this_cpu()->curr && pv_hypervisor_fault(regs))
+        return;
     if ((regs->cs & 3) == 3 && vec != TRAP_DF && vec != TRAP_MC && this_cpu()->curr) {
         pv_handle_exception(regs);
         return;

@@ -88,6 +88,15 @@ struct vcpu {
     int poll_evtchn;                  /* SCHEDOP_poll: the single port polled, -1 for several, 0 for none */
     spinlock_t periodic_lock;         /* periodic_period / periodic_last_event */
     uint64_t periodic_last_event;     /* system time the periodic timer last raised VIRQ_TIMER */
+    /* Privileged-instruction emulation (arch/x86/pv/emulate.c, cpuid.c). */
+    uint64_t emul_cr4;               /* guest-controlled CR4 bits (TSD, DE, FSGSBASE, OSXSAVE) as last written */
+    bool cpuid_faulting;             /* MSR_MISC_FEATURES_ENABLES.CPUID_FAULTING */
+    uint32_t tsc_aux;                /* MSR_TSC_AUX as the guest set it */
+    uint64_t mcg_status;             /* virtual machine-check MSRs (always quiet) */
+    /* Descriptor tables, segments and trap delivery (arch/x86/pv/descriptors.c, traps.c). */
+    mfn_t ldt_shadow[16];            /* guest LDT pages mapped into the window; each holds a SEG_DESC type ref */
+    uint64_t syscall32_callback, sysenter_callback;
+    bool syscall32_disables_events, sysenter_disables_events;
 };
 
 struct domain {
@@ -120,6 +129,9 @@ struct domain {
     /* ---- Events (common/event_channel.c) ---- */
     unsigned int evtchn_valid;        /* ports below this are valid (allocated in buckets of 64, as in Xen) */
     uint64_t poll_mask[(MAX_VIRT_CPUS + 63) / 64]; /* vCPUs blocked in SCHEDOP_poll */
+    /* Privileged-instruction emulation (arch/x86/pv/emulate.c): latched CMOS index and PCI CONFIG_ADDRESS. */
+    uint8_t cmos_idx;
+    uint32_t pci_cf8;
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];

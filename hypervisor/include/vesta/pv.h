@@ -27,7 +27,6 @@ __noreturn void reset_stack_and_call(void *stack_top, void (*fn)(void));
 /* context.c */
 void pv_cpu_init(unsigned int cpu);            /* SYSCALL MSRs for this CPU */
 void pv_exit_work(struct cpu_regs *regs);
-void pv_guest_iret_fault(struct cpu_regs *regs);
 void pv_syscall_entry(struct cpu_regs *regs);
 __noreturn void context_switch(struct vcpu *prev, struct vcpu *next); /* either may be NULL (idle) */
 void toggle_guest_mode(struct vcpu *v);
@@ -142,6 +141,36 @@ mfn_t m2p_chunk_mfn(unsigned int i);
 HC(do_event_channel_op_compat);                 /* common/event_channel.c: hypercall 16 */
 /* arch/x86/pv/descriptors.c: install a vCPU's GDT frames (VCPUOP_initialise); 0 entries drops them. */
 int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries);
+/* Privileged-instruction emulation area. */
+unsigned int pv_table_level(mfn_t mfn);                 /* mm.c: level of a validated table frame, or 0 */
+int pv_write_l1_entry(struct domain *d, mfn_t table, unsigned int index, uint64_t new, uint64_t *expected);
+long pv_new_guest_cr3(struct vcpu *v, mfn_t mfn);       /* mm.c: MMUEXT_NEW_BASEPTR for a CR3 write */
+uint64_t pv_guest_cr4(const struct vcpu *v);            /* emulate.c: the CR4 value the guest reads */
+void pv_inject_page_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t addr, uint32_t error_code);
+void pv_emul_done(struct vcpu *v, struct cpu_regs *regs, uint64_t next_rip); /* RIP, RF, single-step #DB */
+uint64_t *pv_gpr(struct cpu_regs *regs, unsigned int n); /* general register n in encoding order */
+struct x86_insn;
+/* Copies and decodes the instruction at regs->rip. Returns 0, or -EFAULT after injecting a #PF for bytes that
+ * could not be read, or -EINVAL if the bytes are not an instruction the decoder accepts. */
+int pv_fetch_insn(struct vcpu *v, struct cpu_regs *regs, struct x86_insn *insn);
+long pv_set_debugreg(struct vcpu *v, unsigned int reg, uint64_t value); /* emulate.c, Xen's set_debugreg */
+uint64_t pv_get_debugreg(const struct vcpu *v, unsigned int reg);
+void pv_write_hypercall_page(uint8_t *page);            /* dom0_build.c: fills a hypercall page */
+
+/* ---- Descriptor tables, segments and trap delivery (pv/descriptors.c, pv/traps.c). */
+int pv_set_gdt(struct vcpu *v, const uint64_t *frames, unsigned int entries); /* also for VCPUOP_initialise */
+void pv_set_ldt(struct vcpu *v, uint64_t base, unsigned int ents);           /* MMUEXT_SET_LDT, args checked */
+bool pv_destroy_ldt(struct vcpu *v);              /* drop the lazily mapped LDT pages; true if any were mapped */
+bool pv_ldt_window_offset(uint64_t addr, unsigned int *offset); /* addr inside this CPU's LDT window? */
+bool pv_check_descriptor(uint64_t *desc);         /* Xen's check_descriptor, with its fix-ups */
+/* A fault in hypervisor context that belongs to the guest: the CPU reading an LDT page not mapped yet (loading
+ * an LDT selector), or the final IRETQ to the guest faulting on the guest's state (bad CS/SS, non-canonical RIP),
+ * which is reflected into the guest as Xen does. Returns true if handled (or does not return). */
+bool pv_hypervisor_fault(struct cpu_regs *regs);
+void pv_exit_to_guest(struct vcpu *v, struct cpu_regs *regs); /* last step before IRETQ, interrupts off */
+bool pv_deliver_nmi(struct vcpu *v, struct cpu_regs *regs);   /* a pending, unmasked virtual NMI */
+void pv_bounce_user_syscall(struct vcpu *v, struct cpu_regs *regs); /* SYSCALL not taken as a hypercall */
+#define TRAP_SYSCALL_EXIT 0x100 /* in cpu_regs.vector: leave as SYSRET would (Xen's TRAP_syscall) */
 
 /* ---- Grant tables, debug registers (grant area) ---- */
 /* arch/x86/pv/mm.c: grant mappings in the current vCPU's page tables. addr is a linear address, or with

@@ -2,6 +2,7 @@
  * FPU state. */
 #include <public/callback.h>
 #include <vesta/domain.h>
+#include <vesta/guest_access.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/pv.h>
@@ -15,6 +16,8 @@ extern const char pv_syscall64_stubs[], pv_syscall32_stubs[];
 #define X86_EFLAGS_DF (1UL << 10)
 #define X86_EFLAGS_IOPL (3UL << 12)
 #define X86_EFLAGS_NT (1UL << 14)
+#define X86_EFLAGS_RF (1UL << 16)
+#define X86_EFLAGS_VM (1UL << 17)
 
 void pv_cpu_init(unsigned int cpu)
 {
@@ -103,25 +106,22 @@ static inline uint16_t read_sel(int which)
     return s;
 }
 
-/* Loads a selector; one the guest made invalid meanwhile becomes null (the guest sees it through the failsafe
- * callback in Xen; Vesta reports it the same way below). Returns false if the load faulted. */
-#define LOAD_SEG(seg, val)                                                                                         \
-    ({                                                                                                             \
-        int ok_ = 1;                                                                                               \
-        __asm__ volatile("1: mov %w1, %%" seg "\n2:\n"                                                             \
-                         ".pushsection .fixup, \"ax\"\n"                                                           \
-                         "3: xor %0, %0\n"                                                                         \
-                         "   mov %0, %%" seg "\n"                                                                  \
-                         "   jmp 2b\n"                                                                             \
-                         ".popsection\n"                                                                           \
-                         ".pushsection __ex_table, \"a\"\n"                                                        \
-                         ".balign 4\n"                                                                             \
-                         ".long 1b - ., 3b - .\n"                                                                  \
-                         ".popsection"                                                                             \
-                         : "+r"(ok_)                                                                               \
-                         : "r"((unsigned int)(val)));                                                              \
-        ok_;                                                                                                       \
-    })
+/* Loads a selector; one the guest made invalid meanwhile (a changed GDT or LDT) does not load and becomes null,
+ * and the guest hears about it through its failsafe callback. A selector in an LDT page not mapped yet faults
+ * first and is mapped by pv_hypervisor_fault() before the load is retried. Clears ok if the load failed. */
+#define LOAD_SEG(seg, val, ok)                                                                                     \
+    __asm__ volatile("1: mov %k1, %%" seg "\n2:\n"                                                                 \
+                     ".pushsection .fixup, \"ax\"\n"                                                               \
+                     "3: xor %k0, %k0\n"                                                                           \
+                     "   mov %k0, %%" seg "\n"                                                                     \
+                     "   jmp 2b\n"                                                                                 \
+                     ".popsection\n"                                                                               \
+                     ".pushsection __ex_table, \"a\"\n"                                                            \
+                     ".balign 4\n"                                                                                 \
+                     ".long 1b - ., 3b - .\n"                                                                      \
+                     ".popsection"                                                                                 \
+                     : "+r"(ok)                                                                                    \
+                     : "r"((unsigned int)(val)))
 
 static void save_segments(struct vcpu *v)
 {
@@ -135,19 +135,57 @@ static void save_segments(struct vcpu *v)
     v->pv.gs_base_user = v->pv.kernel_mode ? shadow : active;
 }
 
-static bool load_segments(struct vcpu *v)
+/* The failsafe frame, as Xen's load_segments builds it: lowest address first RCX, R11, DS, ES, FS, GS (the
+ * selectors the guest had, not what loaded), RIP, CS (with the whole upcall mask byte in bits 32-39), RFLAGS, RSP,
+ * SS, on the kernel stack (switching to kernel mode) or below the interrupted kernel stack pointer. */
+static void failsafe_bounce(struct vcpu *v, struct cpu_regs *regs)
 {
-    bool ok = LOAD_SEG("ds", v->pv.ds);
-    ok &= LOAD_SEG("es", v->pv.es);
-    ok &= LOAD_SEG("fs", v->pv.fs);
-    ok &= LOAD_SEG("gs", v->pv.gs);
+    struct domain *d = v->domain;
+    uint64_t sp = (v->pv.kernel_mode ? regs->rsp : v->pv.kernel_sp) & ~0xfUL;
+    uint8_t mask = v->vcpu_info ? v->vcpu_info->evtchn_upcall_mask : 1;
+    uint64_t rflags = regs->rflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL);
+    rflags |= (uint64_t)!mask << 9;
+    if (d->vm_assist & (1UL << VMASST_TYPE_architectural_iopl))
+        rflags |= (uint64_t)v->pv.iopl << 12;
+    if (!v->pv.kernel_mode)
+        toggle_guest_mode(v);
+    else
+        regs->cs &= ~3UL;
+    uint64_t w[11] = {regs->rcx, regs->r11, v->pv.ds, v->pv.es, v->pv.fs, v->pv.gs,
+                      regs->rip, (regs->cs & 0xffff) | ((uint64_t)mask << 32), rflags, regs->rsp, regs->ss};
+    sp -= sizeof(w);
+    if (copy_to_guest(sp, w, sizeof(w)))
+        domain_crash(d, "cannot write the failsafe callback frame at %#lx (selectors ds %#x es %#x fs %#x gs %#x "
+                     "did not load)", sp, v->pv.ds, v->pv.es, v->pv.fs, v->pv.gs);
+    if (v->pv.failsafe_disables_events && v->vcpu_info)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+    regs->vector |= TRAP_SYSCALL_EXIT;
+    regs->rflags &= ~(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT | X86_EFLAGS_IOPL |
+                      X86_EFLAGS_TF);
+    regs->ss = FLAT_KERNEL_SS;
+    regs->rsp = sp;
+    regs->cs = FLAT_KERNEL_CS;
+    regs->rip = v->pv.failsafe_callback; /* as in Xen, even if none is registered */
+}
+
+/* Called with v's descriptor tables already in the window (pv_load_gdt_ldt) and its frame in regs. */
+static void load_segments(struct vcpu *v, struct cpu_regs *regs)
+{
+    int ok = 1;
+    LOAD_SEG("fs", v->pv.fs, ok);
+    LOAD_SEG("gs", v->pv.gs, ok);
+    LOAD_SEG("ds", v->pv.ds, ok);
+    LOAD_SEG("es", v->pv.es, ok);
     wrmsr(MSR_FS_BASE, v->pv.fs_base);
     wrmsr(MSR_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_kernel : v->pv.gs_base_user);
     wrmsr(MSR_KERNEL_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_user : v->pv.gs_base_kernel);
-    return ok;
+    if (!ok)
+        failsafe_bounce(v, regs);
 }
 
 /* ---- Switching. */
+
+static struct vcpu *seg_owner[MAX_CPUS]; /* whose descriptor tables and segment registers each CPU holds */
 
 static void idle_entry(void) { sched_run(); }
 
@@ -168,18 +206,18 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
         reset_stack_and_call(frame, idle_entry);
     }
     pv_load_cr3(next);
-    pv_load_gdt_ldt(next);
-    bool segs_ok = load_segments(next);
     if (pc->fpu_owner == next && !next->pv.ctrlreg0_ts)
         clts();
     else
         stts();
     *frame = next->regs;
     vcpu_sched_in(next); /* events/time: runstate area, periodic timer, vcpu_time_info */
-    if (!segs_ok && next->pv.failsafe_callback) {
-        struct trap_bounce tb = {.flags = TBF_FAILSAFE | (next->pv.failsafe_disables_events ? TBF_INTERRUPT : 0),
-                                 .target = next->pv.failsafe_callback};
-        pv_create_bounce_frame(next, frame, &tb);
+    /* Like Xen's lazy switch: coming back from idle to the vCPU whose state the CPU still holds reloads nothing
+     * (so a selector the guest invalidated meanwhile keeps working until a real switch, as on Xen). */
+    if (prev || seg_owner[pc->cpu] != next) {
+        pv_load_gdt_ldt(next);
+        load_segments(next, frame);
+        seg_owner[pc->cpu] = next;
     }
     reset_stack_and_return_to_guest(frame);
 }
@@ -199,22 +237,19 @@ void pv_exit_work(struct cpu_regs *regs)
             continue;
         }
         struct vcpu *v = pc->curr;
+        if (v && v->pv.nmi_pending && !v->pv.nmi_masked) {
+            local_irq_enable();
+            pv_deliver_nmi(v, regs);
+            continue;
+        }
         if (v && v->vcpu_info && v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask &&
             v->pv.event_callback) {
             local_irq_enable();
             pv_deliver_event(v, regs);
             continue;
         }
+        if (v)
+            pv_exit_to_guest(v, regs);
         return;
     }
-}
-
-/* The CPU refused the guest frame on the way out (entry.S): the guest made its own context unloadable, which
- * Xen treats as fatal for the domain too. */
-void pv_guest_iret_fault(struct cpu_regs *regs)
-{
-    struct vcpu *v = current_vcpu();
-    local_irq_enable();
-    domain_crash(v->domain, "guest context does not load (CS %#lx SS %#lx RIP %#lx)", regs->cs, regs->ss,
-                 regs->rip);
 }

@@ -189,16 +189,16 @@ static int build_page_tables(struct builder *b)
 }
 
 /* The hypercall page: one 32-byte stub per hypercall, "push %rcx; push %r11; mov $n, %eax; syscall; pop %r11;
- * pop %rcx; ret" so the guest's RCX and R11 survive, and for iret "push %rcx; push %r11; push %rax; mov $23, %eax;
- * syscall", completing the iret_context below the guest's flags/RIP/CS/RFLAGS/RSP/SS (the guest jumps there; it
- * never returns). */
-static void write_hypercall_page(uint8_t *p)
+ * pop %rcx; ret" so the guest's RCX and R11 survive, and for iret "push %rcx; push %r11; push %rax; mov $23,
+ * %eax; syscall" (the guest jumps there with its iret frame on the stack; it never returns). */
+void pv_write_hypercall_page(uint8_t *p)
 {
     memset(p, 0xcc, PAGE_SIZE);
     for (unsigned int i = 0; i < PAGE_SIZE / 32; i++) {
         uint8_t *s = p + i * 32;
         if (i == __HYPERVISOR_iret) {
-            const uint8_t stub[] = {0x51, 0x41, 0x53, 0x50, 0xb8, (uint8_t)i, 0, 0, 0, 0x0f, 0x05};
+            /* push %rcx; push %r11; push %rax: do_iret reads rax, r11, rcx, then the guest's frame */
+            const uint8_t stub[] = {0x51, 0x41, 0x53, 0x50, 0xb8, i, 0, 0, 0, 0x0f, 0x05};
             memcpy(s, stub, sizeof(stub));
             continue;
         }
@@ -314,7 +314,7 @@ int dom0_construct(const void *image, size_t image_len, const struct xen_elf_inf
         return rc;
     }
     if (elf->hypercall_page != XEN_ELF_UNSET)
-        write_hypercall_page(va_virt(&b, elf->hypercall_page));
+        pv_write_hypercall_page(va_virt(&b, elf->hypercall_page));
     /* The P2M list: in the bootstrap region, or at INIT_P2M. */
     uint64_t list_pfn = l->p2m_outside ? l->first_p2m_pfn : l->physmap_pfn;
     for (uint64_t pfn = 0; pfn < b.nr_pages; pfn++)

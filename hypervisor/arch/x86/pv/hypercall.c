@@ -52,29 +52,13 @@ long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsig
     return hypercall_table[nr](a1, a2, a3, a4, a5, a6);
 }
 
-/* A SYSCALL from guest user mode, delivered to the guest kernel like Xen does: with the user RIP/RFLAGS in the
- * frame, at the registered syscall callback; without one the guest gets #UD. */
-static void bounce_user_syscall(struct vcpu *v, struct cpu_regs *regs)
-{
-    if (!v->pv.syscall_callback) {
-        pv_inject_exception(v, regs, TRAP_UD, -1);
-        return;
-    }
-    struct trap_bounce tb = {.flags = v->pv.syscall_disables_events ? TBF_INTERRUPT : 0,
-                             .target = v->pv.syscall_callback};
-    pv_create_bounce_frame(v, regs, &tb);
-}
-
 void pv_syscall_entry(struct cpu_regs *regs)
 {
     struct vcpu *v = current_vcpu();
     local_irq_enable();
-    if (regs->vector == VEC_SYSCALL32) {
-        pv_inject_exception(v, regs, TRAP_UD, -1); /* no 32-bit guest code */
-        return;
-    }
-    if (!v->pv.kernel_mode) {
-        bounce_user_syscall(v, regs);
+    /* Not a hypercall: from guest user mode, or from 32-bit code in any mode (traps.c). */
+    if (regs->vector == VEC_SYSCALL32 || !v->pv.kernel_mode) {
+        pv_bounce_user_syscall(v, regs);
         return;
     }
     v->hypercalls++;
@@ -97,10 +81,15 @@ HC(do_multicall)
         if (copy_from_guest(&e, va, sizeof(e)))
             return -EFAULT;
         long rc;
+        if (e.op == __HYPERVISOR_iret) {
+            /* As in Xen 4.17: iret runs (on the frame at the caller's stack) and ends the batch, and the multicall
+             * returns its result (the RAX from the frame). */
+            rc = do_iret(guest_frame());
+            (void)copy_to_guest(va + offsetof(struct multicall_entry, result), &rc, sizeof(rc));
+            return rc;
+        }
         if (e.op == __HYPERVISOR_multicall)
             rc = -EINVAL; /* Xen refuses a multicall inside a multicall with -EINVAL */
-        else if (e.op == __HYPERVISOR_iret)
-            rc = -ENOSYS;
         else
             rc = pv_do_hypercall(e.op, e.args[0], e.args[1], e.args[2], e.args[3], e.args[4], e.args[5]);
         if (copy_to_guest(va + offsetof(struct multicall_entry, result), &rc, sizeof(rc)))

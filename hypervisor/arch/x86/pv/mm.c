@@ -721,6 +721,10 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
     mfn_t old = *slot;
     *slot = mfn;
     if (!user)
+        pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
+    if (!user)
+        pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
+    if (!user)
         pv_load_cr3(v); /* hypercalls come from kernel mode: the user L4 is loaded at the next switch to user */
     if (old)
         put_table_ref(old);
@@ -848,11 +852,7 @@ static long mmuext_one(struct vcpu *v, struct domain *pg_owner, const struct mmu
             return -EPERM;
         if (ents > 8192 || (ents && ((base & (PAGE_SIZE - 1)) || !xen_addr_ok(base))))
             return -EINVAL;
-        if (v->pv.ldt_base != base || v->pv.ldt_ents != ents) {
-            v->pv.ldt_base = base;
-            v->pv.ldt_ents = (unsigned int)ents;
-            pv_load_gdt_ldt(v);
-        }
+        pv_set_ldt(v, base, (unsigned int)ents); /* descriptors.c */
         return 0;
     }
     case MMUEXT_CLEAR_PAGE:
@@ -866,6 +866,37 @@ static long mmuext_one(struct vcpu *v, struct domain *pg_owner, const struct mmu
         return -ENOSYS;
     }
 }
+/* ---- Exposed for the privileged-instruction emulation area (emulate.c, ptwr.c). */
+
+unsigned int pv_table_level(mfn_t mfn) { return mfn_valid(mfn) ? table_level(mfn) : 0; }
+
+/* One guest store to an entry of a validated L1 table (writable page tables): the new value goes through the
+ * same validation and reference rules as mmu_update. With expected non-NULL the store is a compare-exchange:
+ * if the entry no longer holds *expected, nothing changes, *expected receives the current value and the result
+ * is -EAGAIN. The caller holds a general reference on the table. */
+int pv_write_l1_entry(struct domain *d, mfn_t table, unsigned int index, uint64_t new, uint64_t *expected)
+{
+    if (table_level(table) != 1)
+        return -EINVAL;
+    if (expected) {
+        /* The emulated instruction's compare: a concurrent change by another vCPU makes the guest retry it.
+         * (set_entry() itself retries its own exchange, so a change after this check is still applied whole.) */
+        uint64_t cur = __atomic_load_n((uint64_t *)mfn_to_virt(table) + index, __ATOMIC_ACQUIRE);
+        if (cur != *expected) {
+            *expected = cur;
+            return -EAGAIN;
+        }
+    }
+    bool flush = false;
+    int rc = set_entry(d, d, table, index, new, 1, false, &flush);
+    /* A dropped or downgraded translation must not survive in any TLB: the frame may change type next. */
+    if (!rc && flush)
+        flush_tlb_domain(d);
+    return rc;
+}
+
+/* CR3 writes by the guest kernel: MMUEXT_NEW_BASEPTR semantics. */
+long pv_new_guest_cr3(struct vcpu *v, mfn_t mfn) { return new_baseptr(v, mfn, false); }
 
 HC(do_mmuext_op)
 {
