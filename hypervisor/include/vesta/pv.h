@@ -181,7 +181,7 @@ int pv_grant_create_mapping(uint64_t addr, mfn_t frame, unsigned int flags);
 int pv_grant_replace_mapping(uint64_t addr, mfn_t frame, uint64_t new_addr, unsigned int flags);
 /* arch/x86/pv/context.c: debug registers. */
 void pv_load_debugregs(struct vcpu *v);        /* v is (becoming) current: its DR0-3, DR6, DR7 into the CPU */
-void pv_debug_trap_guest(struct vcpu *v);      /* #DB from guest mode: fold the CPU's DR6 into the guest's view */
+void pv_debugreg_written(struct vcpu *v, unsigned int reg, bool dr7_was_active); /* v current: sync the CPU */
 bool pv_debug_trap_hypervisor(struct cpu_regs *regs); /* #DB in the hypervisor: true if handled (resume) */
 
 #endif
