@@ -36,7 +36,7 @@ def one_run(hv, seed, seconds, log):
     with open(log, "w") as f:
         f.write(text)
     calls = re.search(r"FUZZ calls=(\d+)", text)
-    result = re.search(r"^RESULT: (\w+)", text, re.M)
+    result = re.search(r"^RESULT: (\w+)", text, re.M) or re.search(r"Domain 0 shut down: reason (\w+)", text)
     crashed = re.search(r"Domain 0 \(vcpu \d+\) crashed: (.*)|Domain 0 crashed: (.*)", text)
     fault = "HYPERVISOR FAULT" in text
     progress = re.findall(r"FUZZ progress: (\d+) calls", text)

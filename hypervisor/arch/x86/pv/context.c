@@ -336,6 +336,14 @@ void pv_exit_work(struct cpu_regs *regs)
             pv_deliver_event(v, regs);
             continue;
         }
+        if (v && (uint64_t)((int64_t)(regs->rip << 16) >> 16) != regs->rip) {
+            /* Returning to a non-canonical RIP (e.g. a SYSCALL that was the last instruction below the canonical
+             * boundary): hardware raises #GP(0) on the return itself, which Xen passes on to the guest. Some CPUs
+             * and emulators instead fault on the fetch afterwards; raising it here gives every guest the #GP. */
+            local_irq_enable();
+            pv_inject_exception(v, regs, TRAP_GP, 0);
+            continue;
+        }
         if (v)
             pv_exit_to_guest(v, regs);
         return;
