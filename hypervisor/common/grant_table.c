@@ -629,7 +629,8 @@ static unsigned int get_maptrack_handle(struct grant_table *gt, struct vcpu *cur
     page[MAPTRACK_PER_FRAME - 1].ref = fl->head;
     fl->head = handle + 1;
     gt->maptrack[nr] = page;
-    gt->maptrack_limit += MAPTRACK_PER_FRAME;
+    /* Unmap checks handles against the limit without the lock: publish the frame first. */
+    __atomic_store_n(&gt->maptrack_limit, gt->maptrack_limit + MAPTRACK_PER_FRAME, __ATOMIC_RELEASE);
 out:
     spin_unlock(&gt->maptrack_lock);
     return handle;
