@@ -11,6 +11,7 @@
  * (and a `writable` type reference if it maps it writable); each present L2-L4 entry holds a general reference
  * and a type reference of the next lower level on the table it points at. I/O frames (outside RAM) carry no
  * references; only privileged domains may map them. */
+#include <public/grant_table.h>
 #include <public/xen.h>
 #include <vesta/errno.h>
 #include <vesta/guest_access.h>
@@ -902,4 +903,107 @@ HC(do_vm_assist)
     default:
         return -ENOSYS;
     }
+}
+
+/* ---- Grant mappings (for common/grant_table.c; Xen's arch/x86/pv/grant_table.c).
+ *
+ * A grant mapping's L1 entry is built by the hypervisor, not validated like a guest's: the grant code has already
+ * taken the references such an entry holds (a general reference on the frame, plus a writable type reference when
+ * it maps it writable), exactly the ones put_l1e() drops. So the entry is written as is, and whatever it replaced
+ * is released the ordinary way. Like Xen's release builds, the entry carries no marker bit: a guest that
+ * overwrites it with mmu_update simply drops those references, and the grant can then no longer be unmapped. */
+
+/* Xen's grant_to_pte_flags() followed by the guest-kernel adjustment every L1 entry gets. */
+static uint64_t grant_pte(mfn_t frame, unsigned int flags)
+{
+    uint64_t e = (frame << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
+    if (flags & GNTMAP_application_map)
+        e |= _PAGE_USER;
+    if (!(flags & GNTMAP_readonly))
+        e |= _PAGE_RW;
+    e |= ((uint64_t)(flags >> _GNTMAP_guest_avail0) << 9) & PTE_AVAIL;
+    return adjust_entry(e, 1);
+}
+
+/* The L1 slot a grant operation names: a linear address in the current address space, or (by_maddr) the machine
+ * address of the entry itself, which must be 8-byte aligned. The table must be a validated L1 that d owns; it is
+ * returned with a general and a type reference held (release with put_table_ref), so it stays an L1 while the
+ * slot is changed. */
+static uint64_t *grant_l1_slot(struct domain *d, uint64_t addr, bool by_maddr, mfn_t *l1)
+{
+    mfn_t t;
+    unsigned int index;
+    if (by_maddr) {
+        if (addr & 7)
+            return NULL;
+        t = addr >> PAGE_SHIFT;
+        index = (unsigned int)(addr & (PAGE_SIZE - 1)) >> 3;
+    } else {
+        if (!xen_addr_ok(addr))
+            return NULL;
+        t = find_l1(addr, &index);
+        if (!t)
+            return NULL;
+    }
+    if (!pv_get_page(d, t))
+        return NULL;
+    if (table_level(t) != 1 || pv_get_page_type(d, t, FRAME_T_L1)) {
+        pv_put_page(t);
+        return NULL;
+    }
+    *l1 = t;
+    return (uint64_t *)mfn_to_virt(t) + index;
+}
+
+int pv_grant_create_mapping(uint64_t addr, mfn_t frame, unsigned int flags)
+{
+    struct domain *d = current_domain();
+    mfn_t l1;
+    uint64_t *slot = grant_l1_slot(d, addr, flags & GNTMAP_contains_pte, &l1);
+    if (!slot)
+        return GNTST_general_error;
+    uint64_t old = __atomic_exchange_n(slot, grant_pte(frame, flags), __ATOMIC_ACQ_REL);
+    put_table_ref(l1);
+    put_entry(old, 1, 0);
+    if (old & _PAGE_PRESENT)
+        flush_tlb_domain(d);
+    return GNTST_okay;
+}
+
+/* Takes the entry mapping `linear` out of d's page table, references and all (GNTTABOP_unmap_and_replace). */
+static bool steal_linear_address(struct domain *d, uint64_t linear, uint64_t *out)
+{
+    mfn_t l1;
+    uint64_t *slot = grant_l1_slot(d, linear, false, &l1);
+    if (!slot)
+        return false;
+    *out = __atomic_exchange_n(slot, 0, __ATOMIC_ACQ_REL);
+    put_table_ref(l1);
+    return true;
+}
+
+int pv_grant_replace_mapping(uint64_t addr, mfn_t frame, uint64_t new_addr, unsigned int flags)
+{
+    struct domain *d = current_domain();
+    uint64_t expect = grant_pte(frame, flags), new = 0;
+    int rc = GNTST_general_error;
+    if (flags & GNTMAP_contains_pte) {
+        if (new_addr)
+            return rc; /* replacing is only offered for linear addresses */
+    } else if (new_addr && !steal_linear_address(d, new_addr, &new)) {
+        return rc;
+    }
+    mfn_t l1;
+    uint64_t *slot = grant_l1_slot(d, addr, flags & GNTMAP_contains_pte, &l1);
+    if (slot) {
+        /* The entry must still map the granted frame, present and with the grant's writability. */
+        uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+        if (pte_mfn(old) == frame && !((old ^ expect) & (_PAGE_PRESENT | _PAGE_RW)) &&
+            __atomic_compare_exchange_n(slot, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            rc = GNTST_okay;
+        put_table_ref(l1);
+    }
+    if (rc)
+        put_entry(new, 1, 0); /* the stolen entry has nowhere to go: release it */
+    return rc;
 }
