@@ -47,6 +47,19 @@ static uint64_t dom0_nr_pages(const struct xen_elf_info *elf, uint64_t initrd_le
     return nr;
 }
 
+/* Xen's limit on dom0's reservation (d->max_pages, what XENMEM_maximum_reservation reports): the dom0_mem=max:
+ * amount if one was given, else UINT_MAX pages, so that dom0 can balloon up to anything the host has. */
+static uint64_t dom0_max_pages(void)
+{
+    const struct dom0_mem_opt *o = &boot_opts.dom0_mem;
+    if (!o->max.set)
+        return UINT32_MAX;
+    uint64_t avail = free_page_count();
+    for (unsigned int i = 0; i < boot_info.nr_mods; i++)
+        avail += ALIGN_UP(boot_info.mods[i].end - boot_info.mods[i].start, PAGE_SIZE) >> PAGE_SHIFT;
+    return MIN(amount_pages(&o->max, avail), (uint64_t)UINT32_MAX);
+}
+
 /* What dom0_inspect() found in module 0: the kernel ELF (the module itself, or the unpacked payload of a
  * bzImage) and its notes. */
 static struct xen_elf_info dom0_elf;
@@ -136,6 +149,7 @@ void dom0_build(void)
     const struct xen_elf_info *elf = &dom0_elf;
     uint64_t initrd_len = boot_info.nr_mods > 1 ? boot_info.mods[1].end - boot_info.mods[1].start : 0;
     uint64_t nr_pages = dom0_nr_pages(elf, initrd_len);
+    uint64_t max_pages = dom0_max_pages(); /* computed with the same `avail` as the size */
     struct dom0_layout l;
     const char *why = NULL;
     if (dom0_plan_layout(elf, initrd_len, nr_pages, &l, &why)) {
@@ -159,6 +173,11 @@ void dom0_build(void)
         pr_err("Dom0 builder: dom0 not started");
         return;
     }
+    /* The builder allocated exactly nr_pages under a limit of nr_pages; from now on dom0 may grow to Xen's
+     * limit. (dom0 has not run yet.) */
+    struct domain *d0 = domain_lookup(0);
+    if (d0)
+        d0->max_pages = MAX(max_pages, d0->tot_pages);
     /* The kernel is loaded: its module and any unpacked copy go back to the heap, as Xen frees them. */
     uint64_t freed = 0;
     for (uint64_t i = 0; unpacked_frames && i < unpacked_pages; i++, freed++)
@@ -166,4 +185,5 @@ void dom0_build(void)
     for (paddr_t pa = ALIGN_UP(m->start, PAGE_SIZE); pa + PAGE_SIZE <= m->end; pa += PAGE_SIZE, freed++)
         free_boot_frame(pa >> PAGE_SHIFT);
     printk("Dom0 builder: %lu KiB of kernel image memory freed", freed << 2);
+    console_input_to_dom0(true);
 }

@@ -4,10 +4,9 @@
  * tables (so a fault anywhere after is reported, not a silent triple fault), memory, interrupt controllers,
  * time, the other CPUs, and finally the dom0 hand-off. */
 #include <vesta/acpi.h>
-#include <vesta/irq.h>
 #include <vesta/apic.h>
 #include <vesta/console.h>
-#include <vesta/domain.h>
+#include <vesta/irq.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
 #include <vesta/pv.h>
@@ -190,8 +189,6 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     dom0_inspect();
     printk("Ready to build dom0");
     dom0_build();
-    if (domain_lookup(0))
-        console_input_to_dom0(true); /* as Xen's console_endboot: the serial line is dom0's from now on */
     printk("CPUs idle, debug keys active");
 
     if (!strcmp(boot_opts.selftest, "fault"))

@@ -7,6 +7,7 @@ The same QEMU line and kernel command line serve Vesta and real Xen 4.17 (--hv).
                          (each scenario boots twice on one disk image), the NIC is there, the virtio devices'
                          interrupts arrived (physical IRQs as event channels); then poweroff
   console                types commands into the dom0 shell over the serial console and reads the answers
+  reboot                 `reboot -f` in dom0 restarts the machine (QEMU, run with -no-reboot, exits)
   stress                 fork/exec, memory and disk I/O for --stress-seconds inside dom0, reports forks
 Each scenario prints PASS/FAIL; the closing line is "N passed, N failed". --timing prints the time from QEMU's
 start to /init and the kernel's own uptime at /init. --kernel-log boots with the full kernel log instead of `quiet`,
@@ -111,8 +112,17 @@ def console_scenario(args, disk):
              "shell answered typed commands and powered off" if answered else "no answer from the shell")]
 
 
+def reboot_scenario(args, disk):
+    """`reboot -f` in dom0 must reach the hypervisor, which restarts the machine: with -no-reboot QEMU exits."""
+    script = [(r"VESTA-INIT: shell on the console", "reboot -f\n")]
+    text, _, exited = run(qemu_cmd(args.hv, f"console=hvc0 {verbosity(args)} vesta.mode=shell", 1, disk),
+                          args.timeout, stdin_script=script, log=f"{args.logs}/reboot.log")
+    return [(exited and "VESTA-INIT: shell" in text, "dom0's reboot restarted the machine (QEMU exited)"
+             if exited else "QEMU still running after dom0's reboot")]
+
+
 def stress_scenario(args, disk):
-    kargs = f"console=hvc0 {verbosity(args)} vesta.mode=stress={args.stress_seconds}"
+    kargs = f"console=hvc0 {verbosity(args)} vesta.mode=stress={args.stress_seconds} vesta.cpus=2"
     text, _, exited = run(qemu_cmd(args.hv, kargs, 2, disk), args.timeout + args.stress_seconds,
                           log=f"{args.logs}/stress.log")
     forks = re.search(r"VT stress-forks: (\d+) in (\d+) s", text)
@@ -128,7 +138,7 @@ def stress_scenario(args, disk):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hv", default=f"{ROOT}/build/vesta.elf")
-    ap.add_argument("--only", default="boot-1cpu,boot-2cpu,console,stress")
+    ap.add_argument("--only", default="boot-1cpu,boot-2cpu,console,reboot,stress")
     ap.add_argument("--logs", default=f"{ROOT}/build/test-logs/linux")
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--stress-seconds", type=int, default=60)
@@ -148,6 +158,8 @@ def main():
                 res = boot_scenario(args, 2, disk, name)
             elif name == "console":
                 res = console_scenario(args, disk)
+            elif name == "reboot":
+                res = reboot_scenario(args, disk)
             elif name == "stress":
                 res = stress_scenario(args, disk)
             else:

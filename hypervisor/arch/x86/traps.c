@@ -318,6 +318,9 @@ void do_trap(struct cpu_regs *regs)
         pv_handle_exception(regs);
         return;
     }
+    /* grant area: a guest data breakpoint hit by the hypervisor's own access to guest memory (pv/context.c). */
+    if (vec == TRAP_DB && pv_debug_trap_hypervisor(regs))
+        return;
     if ((vec == TRAP_PF || vec == TRAP_GP) && search_exception_table(regs))
         return;
 

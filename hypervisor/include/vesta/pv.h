@@ -173,6 +173,18 @@ bool pv_deliver_nmi(struct vcpu *v, struct cpu_regs *regs);   /* a pending, unma
 void pv_bounce_user_syscall(struct vcpu *v, struct cpu_regs *regs); /* SYSCALL not taken as a hypercall */
 #define TRAP_SYSCALL_EXIT 0x100 /* in cpu_regs.vector: leave as SYSRET would (Xen's TRAP_syscall) */
 
+/* ---- Grant tables, debug registers (grant area) ---- */
+/* arch/x86/pv/mm.c: grant mappings in the current vCPU's page tables. addr is a linear address, or with
+ * GNTMAP_contains_pte the machine address of the L1 entry. The grant code holds the references the entry stands
+ * for. Return GNTST_okay or GNTST_general_error. replace: the entry must still map frame as the grant made it; it
+ * becomes empty, or (new_addr != 0) takes over the entry that mapped new_addr. */
+int pv_grant_create_mapping(uint64_t addr, mfn_t frame, unsigned int flags);
+int pv_grant_replace_mapping(uint64_t addr, mfn_t frame, uint64_t new_addr, unsigned int flags);
+/* arch/x86/pv/context.c: debug registers. */
+void pv_load_debugregs(struct vcpu *v);        /* v is (becoming) current: its DR0-3, DR6, DR7 into the CPU */
+void pv_debugreg_written(struct vcpu *v, unsigned int reg, bool dr7_was_active); /* v current: sync the CPU */
+bool pv_debug_trap_hypervisor(struct cpu_regs *regs); /* #DB in the hypervisor: true if handled (resume) */
+
 /* ---- Physical IRQs / platform (dom0 hardware access) ---- */
 HC(do_mca);                                     /* arch/x86/mca.c: hypercall 48 (__HYPERVISOR_arch_0) */
 

@@ -183,6 +183,90 @@ static void load_segments(struct vcpu *v, struct cpu_regs *regs)
         failsafe_bounce(v, regs);
 }
 
+/* ---- Debug registers (Xen: traps.c activate_debugregs / do_debug, domain.c context switch).
+ *
+ * A vCPU's DR0-3, DR6 and DR7 (validated by set_debugreg in physdev.c) are in the CPU only while it runs, and
+ * only if its DR7 enables a breakpoint: switching away from such a vCPU disables DR7, switching to one loads them
+ * all. The hypervisor's own accesses to guest memory can then hit a guest data breakpoint; that #DB arrives in
+ * ring 0 and is noted and ignored (data breakpoints are traps, the access has completed), as Xen does. (A #DB
+ * from the guest itself updates the guest's DR6 view in pv/traps.c.) */
+
+#define DR6_DEFAULT 0xffff0ff0UL     /* Xen's X86_DR6_DEFAULT: the value with no condition recorded */
+#define DR7_ACTIVE_MASK 0xffUL       /* L0-3 / G0-3 */
+#define DR6_TRAPS 0xfUL              /* B0-B3 */
+#define DR7_RW_SHIFT 16
+#define DR7_RW_EXECUTE 0UL
+
+#define READ_DR(n) ({ uint64_t v_; __asm__ volatile("mov %%db" #n ", %0" : "=r"(v_)); v_; })
+#define WRITE_DR(n, val) __asm__ volatile("mov %0, %%db" #n ::"r"((uint64_t)(val)))
+
+/* A DR6 value of 0 in v->pv.dr means "never written": the architectural default. */
+static uint64_t vcpu_dr6(const struct vcpu *v) { return v->pv.dr[6] ? v->pv.dr[6] : DR6_DEFAULT; }
+
+static bool dr7_active(const struct vcpu *v) { return (v->pv.dr[7] & DR7_ACTIVE_MASK) != 0; }
+
+void pv_load_debugregs(struct vcpu *v)
+{
+    WRITE_DR(0, v->pv.dr[0]);
+    WRITE_DR(1, v->pv.dr[1]);
+    WRITE_DR(2, v->pv.dr[2]);
+    WRITE_DR(3, v->pv.dr[3]);
+    WRITE_DR(6, vcpu_dr6(v));
+    if (dr7_active(v))
+        WRITE_DR(7, v->pv.dr[7]);
+}
+
+/* set_debugreg on the running vCPU: the new value goes into the CPU at once. DR7 turning active loads the others,
+ * which the context switch skipped while it was inactive. */
+void pv_debugreg_written(struct vcpu *v, unsigned int reg, bool dr7_was_active)
+{
+    switch (reg) {
+    case 0: WRITE_DR(0, v->pv.dr[0]); break;
+    case 1: WRITE_DR(1, v->pv.dr[1]); break;
+    case 2: WRITE_DR(2, v->pv.dr[2]); break;
+    case 3: WRITE_DR(3, v->pv.dr[3]); break;
+    case 6: WRITE_DR(6, vcpu_dr6(v)); break;
+    case 7:
+        if (dr7_active(v) && !dr7_was_active) {
+            WRITE_DR(0, v->pv.dr[0]);
+            WRITE_DR(1, v->pv.dr[1]);
+            WRITE_DR(2, v->pv.dr[2]);
+            WRITE_DR(3, v->pv.dr[3]);
+            WRITE_DR(6, vcpu_dr6(v));
+        }
+        WRITE_DR(7, v->pv.dr[7] ? v->pv.dr[7] : 0x400);
+        break;
+    default:
+        break;
+    }
+}
+
+bool pv_debug_trap_hypervisor(struct cpu_regs *regs)
+{
+    uint64_t dr6 = READ_DR(6);
+    WRITE_DR(6, DR6_DEFAULT);
+    if (regs->rflags & X86_EFLAGS_TF) {
+        /* Single-stepping into the hypervisor: no entry path leaves TF set, but never loop on it. */
+        pr_warn("#DB in the hypervisor with TF set at %#lx: TF cleared", regs->rip);
+        regs->rflags &= ~X86_EFLAGS_TF;
+    }
+    if (dr6 & DR6_TRAPS) {
+        /* Guests cannot aim breakpoints at hypervisor addresses, so an instruction breakpoint here would be a
+         * fault that repeats forever: disable everything rather than hang. */
+        uint64_t dr7 = READ_DR(7);
+        for (unsigned int bp = 0; bp < 4; bp++)
+            if ((dr6 & (1UL << bp)) && (dr7 & (3UL << (bp * 2))) &&
+                ((dr7 >> (DR7_RW_SHIFT + bp * 4)) & 3) == DR7_RW_EXECUTE) {
+                pr_err("instruction breakpoint hit in the hypervisor at %#lx: debug registers disabled",
+                       regs->rip);
+                WRITE_DR(7, 0);
+                break;
+            }
+    }
+    pr_debug("#DB in the hypervisor at %#lx (dr6 %#lx), ignored", regs->rip, dr6);
+    return true;
+}
+
 /* ---- Switching. */
 
 static struct vcpu *seg_owner[MAX_CPUS]; /* whose descriptor tables and segment registers each CPU holds */
@@ -196,6 +280,8 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
     local_irq_disable();
     if (prev) {
         prev->regs = *frame;
+        if (dr7_active(prev))
+            WRITE_DR(7, 0); /* its breakpoints must not fire for anyone else */
         save_segments(prev);
         if (prev->state == VCPU_DOWN)
             fpu_release(prev);
@@ -207,6 +293,8 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
     }
     pv_load_cr3(next);
     pv_load_guest_cr4(next);
+    if (dr7_active(next))
+        pv_load_debugregs(next);
     if (pc->fpu_owner == next && !next->pv.ctrlreg0_ts)
         clts();
     else

@@ -565,7 +565,10 @@ static bool emulate_0f(struct vcpu *v, struct cpu_regs *regs, const struct x86_i
     case 0x23: { /* mov reg, %drN */
         if (!ring0)
             return false;
+        bool dr7_was_active = (v->pv.dr[7] & 0xff) != 0;
         long rc = in->reg > 7 ? -ENODEV : pv_set_debugreg(v, in->reg, *pv_gpr(regs, in->rm));
+        if (!rc) /* grant area: the running vCPU's debug registers are live in the CPU */
+            pv_debugreg_written(v, in->reg == 4 ? 6 : in->reg == 5 ? 7 : in->reg, dr7_was_active);
         if (rc == -ENODEV) {
             ud(v, regs);
             return true;

@@ -11,11 +11,13 @@
  * (and a `writable` type reference if it maps it writable); each present L2-L4 entry holds a general reference
  * and a type reference of the next lower level on the table it points at. I/O frames (outside RAM) carry no
  * references; only privileged domains may map them. */
+#include <public/grant_table.h>
 #include <public/xen.h>
 #include <vesta/errno.h>
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
+#include <vesta/pte_rules.h>
 #include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/x86.h>
@@ -102,27 +104,9 @@ static bool is_pseudo_domain(const struct domain *d) { return d == &dom_io || d 
 /* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
 static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
 
-/* ---- Entry flags (PTE bits). Xen's base rule: P, RW, US, A, D, the available bits and NX; L1 entries may also
- * be global, and cache attributes need I/O privilege. (Xen's debug builds reserve bit 62 for grant mappings;
- * the release build guests run on leaves it to the guest like the other high available bits.) */
-#define PTE_AVAIL (7UL << 9)
-#define PTE_AVAIL_HIGH (0x7ffUL << 52)
-#define PTE_PAT _PAGE_PSE /* bit 7 of an L1 entry */
-#define PTE_CACHE (_PAGE_PWT | _PAGE_PCD | PTE_PAT)
-#define PTE_BASE_ALLOWED (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | PTE_AVAIL | \
-                          PTE_AVAIL_HIGH | _PAGE_NX | PTE_ADDR_MASK)
-/* Flags a guest may change in a present entry without the entry being validated again (Xen's fast path):
- * nothing that changes the frame, its writability or its caching. */
-#define PTE_FASTPATH_FLAGS (_PAGE_NX | PTE_AVAIL_HIGH | PTE_AVAIL | _PAGE_GLOBAL | _PAGE_DIRTY | \
-                            _PAGE_ACCESSED | _PAGE_USER)
+/* ---- Entry flags: the pure rules are in vesta/pte_rules.h. */
 
-static uint64_t l1_allowed(const struct domain *d)
-{
-    uint64_t m = PTE_BASE_ALLOWED | _PAGE_GLOBAL;
-    if (d->io_all)
-        m |= PTE_CACHE;
-    return m;
-}
+static uint64_t l1_allowed(const struct domain *d) { return pte_allowed(1, d->io_all); }
 
 static mfn_t pte_mfn(uint64_t e) { return (e & PTE_ADDR_MASK) >> PAGE_SHIFT; }
 
@@ -135,21 +119,7 @@ struct validate_ctx {
 static int get_table_ref(struct domain *d, mfn_t mfn, uint64_t type);
 static void put_table_ref(mfn_t mfn);
 
-/* Device memory is mapped uncached unless the guest chose a caching mode: write-back becomes UC, write-through
- * becomes UC, write-protect becomes UC (Xen's cache-attribute flip for MMIO). */
-static uint64_t mmio_cache_flip(uint64_t e)
-{
-    switch (e & PTE_CACHE) {
-    case 0:
-        return e | _PAGE_PWT | _PAGE_PCD;
-    case _PAGE_PWT:
-        return e | _PAGE_PCD;
-    case _PAGE_PWT | PTE_PAT:
-        return (e | _PAGE_PCD) & ~PTE_PAT;
-    default:
-        return e;
-    }
-}
+static uint64_t mmio_cache_flip(uint64_t e) { return pte_mmio_cache_flip(e); }
 
 /* Takes the references an L1 entry of a table owned by pt_dom needs, mapping a frame of pg_dom (Xen's
  * get_page_from_l1e). May adjust *e (MMIO caching). -EINVAL bad flags, -EPERM I/O space without the privilege,
@@ -286,28 +256,9 @@ static void put_lne(uint64_t e, unsigned int level, mfn_t table)
     put_table_ref(mfn);
 }
 
-static bool guest_l4_slot(unsigned int i) { return i < HYPERVISOR_SLOT_FIRST || i > HYPERVISOR_SLOT_LAST; }
+static bool guest_l4_slot(unsigned int i) { return pte_guest_l4_slot(i); }
 
-/* Guest kernel and user both run in ring 3, so every present entry needs the user bit. Xen marks L1 entries
- * that lacked it with an available bit (52, "guest kernel"); Vesta also keeps such a mapping from being global,
- * as a global kernel translation would outlive the switch to the user page table. L4 entries always get the
- * accessed bit (Xen: the guest cannot observe it being set lazily). Guests see the adjusted entries. */
-#define PTE_GUEST_KERNEL (1UL << 52)
-
-static uint64_t adjust_entry(uint64_t e, unsigned int level)
-{
-    if (!(e & _PAGE_PRESENT))
-        return e;
-    if (level == 4)
-        return e | _PAGE_USER | _PAGE_ACCESSED;
-    if (level > 1)
-        return e | _PAGE_USER;
-    if (!(e & _PAGE_USER))
-        e |= _PAGE_USER | PTE_GUEST_KERNEL;
-    if (e & PTE_GUEST_KERNEL)
-        e &= ~_PAGE_GLOBAL;
-    return e;
-}
+static uint64_t adjust_entry(uint64_t e, unsigned int level) { return pte_adjust(e, level); }
 
 /* References for a new present entry of a table (mfn `table`, owned by pt_dom) mapping pg_dom's frames. */
 static int get_entry(struct domain *pt_dom, struct domain *pg_dom, uint64_t *e, unsigned int level, mfn_t table)
@@ -952,4 +903,107 @@ HC(do_vm_assist)
     default:
         return -ENOSYS;
     }
+}
+
+/* ---- Grant mappings (for common/grant_table.c; Xen's arch/x86/pv/grant_table.c).
+ *
+ * A grant mapping's L1 entry is built by the hypervisor, not validated like a guest's: the grant code has already
+ * taken the references such an entry holds (a general reference on the frame, plus a writable type reference when
+ * it maps it writable), exactly the ones put_l1e() drops. So the entry is written as is, and whatever it replaced
+ * is released the ordinary way. Like Xen's release builds, the entry carries no marker bit: a guest that
+ * overwrites it with mmu_update simply drops those references, and the grant can then no longer be unmapped. */
+
+/* Xen's grant_to_pte_flags() followed by the guest-kernel adjustment every L1 entry gets. */
+static uint64_t grant_pte(mfn_t frame, unsigned int flags)
+{
+    uint64_t e = (frame << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
+    if (flags & GNTMAP_application_map)
+        e |= _PAGE_USER;
+    if (!(flags & GNTMAP_readonly))
+        e |= _PAGE_RW;
+    e |= ((uint64_t)(flags >> _GNTMAP_guest_avail0) << 9) & PTE_AVAIL;
+    return adjust_entry(e, 1);
+}
+
+/* The L1 slot a grant operation names: a linear address in the current address space, or (by_maddr) the machine
+ * address of the entry itself, which must be 8-byte aligned. The table must be a validated L1 that d owns; it is
+ * returned with a general and a type reference held (release with put_table_ref), so it stays an L1 while the
+ * slot is changed. */
+static uint64_t *grant_l1_slot(struct domain *d, uint64_t addr, bool by_maddr, mfn_t *l1)
+{
+    mfn_t t;
+    unsigned int index;
+    if (by_maddr) {
+        if (addr & 7)
+            return NULL;
+        t = addr >> PAGE_SHIFT;
+        index = (unsigned int)(addr & (PAGE_SIZE - 1)) >> 3;
+    } else {
+        if (!xen_addr_ok(addr))
+            return NULL;
+        t = find_l1(addr, &index);
+        if (!t)
+            return NULL;
+    }
+    if (!pv_get_page(d, t))
+        return NULL;
+    if (table_level(t) != 1 || pv_get_page_type(d, t, FRAME_T_L1)) {
+        pv_put_page(t);
+        return NULL;
+    }
+    *l1 = t;
+    return (uint64_t *)mfn_to_virt(t) + index;
+}
+
+int pv_grant_create_mapping(uint64_t addr, mfn_t frame, unsigned int flags)
+{
+    struct domain *d = current_domain();
+    mfn_t l1;
+    uint64_t *slot = grant_l1_slot(d, addr, flags & GNTMAP_contains_pte, &l1);
+    if (!slot)
+        return GNTST_general_error;
+    uint64_t old = __atomic_exchange_n(slot, grant_pte(frame, flags), __ATOMIC_ACQ_REL);
+    put_table_ref(l1);
+    put_entry(old, 1, 0);
+    if (old & _PAGE_PRESENT)
+        flush_tlb_domain(d);
+    return GNTST_okay;
+}
+
+/* Takes the entry mapping `linear` out of d's page table, references and all (GNTTABOP_unmap_and_replace). */
+static bool steal_linear_address(struct domain *d, uint64_t linear, uint64_t *out)
+{
+    mfn_t l1;
+    uint64_t *slot = grant_l1_slot(d, linear, false, &l1);
+    if (!slot)
+        return false;
+    *out = __atomic_exchange_n(slot, 0, __ATOMIC_ACQ_REL);
+    put_table_ref(l1);
+    return true;
+}
+
+int pv_grant_replace_mapping(uint64_t addr, mfn_t frame, uint64_t new_addr, unsigned int flags)
+{
+    struct domain *d = current_domain();
+    uint64_t expect = grant_pte(frame, flags), new = 0;
+    int rc = GNTST_general_error;
+    if (flags & GNTMAP_contains_pte) {
+        if (new_addr)
+            return rc; /* replacing is only offered for linear addresses */
+    } else if (new_addr && !steal_linear_address(d, new_addr, &new)) {
+        return rc;
+    }
+    mfn_t l1;
+    uint64_t *slot = grant_l1_slot(d, addr, flags & GNTMAP_contains_pte, &l1);
+    if (slot) {
+        /* The entry must still map the granted frame, present and with the grant's writability. */
+        uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+        if (pte_mfn(old) == frame && !((old ^ expect) & (_PAGE_PRESENT | _PAGE_RW)) &&
+            __atomic_compare_exchange_n(slot, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            rc = GNTST_okay;
+        put_table_ref(l1);
+    }
+    if (rc)
+        put_entry(new, 1, 0); /* the stolen entry has nowhere to go: release it */
+    return rc;
 }

@@ -377,9 +377,9 @@ HC(do_nmi_op)
  * their architectural reset values; a written value always has its reserved-one bits set, so 0 means "never
  * written".
  *
- * The values are recorded, not yet loaded into the CPU: a guest data breakpoint on a guest address would also
- * fire inside the hypervisor's own copies to and from guest memory, and the hypervisor's #DB handling does not
- * tolerate that yet. Loading them belongs to the context switch once it does. */
+ * A value written for the running vCPU goes into the CPU at once, as in Xen; otherwise the context switch loads
+ * them (context.c). A guest data breakpoint on a guest address also fires inside the hypervisor's own copies to
+ * and from guest memory; that #DB in ring 0 is noted and ignored (context.c pv_debug_trap_hypervisor). */
 
 #define DR6_RESERVED_ZERO (~0xffffefffUL)
 #define DR6_RESERVED_ONE 0xffff0ff0UL
@@ -430,7 +430,13 @@ static long set_debugreg(struct vcpu *v, unsigned int reg, uint64_t value)
 
 HC(do_set_debugreg)
 {
-    return set_debugreg(current_vcpu(), (unsigned int)(int)a1, a2);
+    struct vcpu *v = current_vcpu();
+    unsigned int reg = (unsigned int)(int)a1;
+    bool dr7_was_active = (v->pv.dr[7] & DR7_ACTIVE_MASK) != 0;
+    long rc = set_debugreg(v, reg, a2);
+    if (!rc)
+        pv_debugreg_written(v, reg == 4 ? 6 : reg == 5 ? 7 : reg, dr7_was_active);
+    return rc;
 }
 
 HC(do_get_debugreg)
