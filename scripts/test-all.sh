@@ -65,6 +65,19 @@ if xen="$(./scripts/fetch-xen.sh)" && make -C guests >/dev/null; then
   python3 tests/guests/compare_layout.py --xen "$xen" 2>&1 | tee build/test-logs/layout.out
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   add_summary build/test-logs/layout.out "dom0 layout comparison"
+  echo "== Debian's Linux 6.1 as dom0: the same scenarios on Xen 4.17 (reference) and on Vesta"
+  if ./scripts/fetch-linux.sh >/dev/null && ./scripts/mkinitrd.sh >/dev/null; then
+    for hv in "$xen" build/vesta.elf; do
+      name=$(basename "$hv" .elf)
+      python3 tests/linux/run_linux.py --hv "$hv" --timing --logs "build/test-logs/linux-$name" 2>&1 |
+        tee "build/test-logs/linux-$name.out"
+      [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+      add_summary "build/test-logs/linux-$name.out" "Linux dom0 on $name"
+    done
+  else
+    echo "test-all: could not fetch the kernel or build the initramfs" >&2
+    failed=$((failed + 1)); status=1
+  fi
 else
   echo "test-all: could not fetch Xen or build the guests" >&2
   failed=$((failed + 1)); status=1

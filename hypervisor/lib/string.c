@@ -2,10 +2,15 @@
 #include <vesta/string.h>
 #include <vesta/types.h>
 
+/* Whole quadwords first, then the tail: page copies and clears are the bulk of the hypervisor's memory traffic
+ * (dom0 building, scrubbing, page exchanges), and a string instruction costs per iteration on some CPUs and
+ * emulators. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
     void *ret = dst;
-    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+    size_t quads = n >> 3, tail = n & 7;
+    __asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(quads) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(tail) : : "memory");
     return ret;
 }
 
@@ -23,7 +28,10 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     void *ret = dst;
-    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+    uint64_t pattern = 0x0101010101010101ULL * (uint8_t)c;
+    size_t quads = n >> 3, tail = n & 7;
+    __asm__ volatile("rep stosq" : "+D"(dst), "+c"(quads) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(tail) : "a"(pattern) : "memory");
     return ret;
 }
 

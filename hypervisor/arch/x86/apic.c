@@ -1,7 +1,9 @@
 /* The local APIC: interrupt acceptance, EOI, IPIs and the one-shot timer.
  *
- * Vesta keeps whichever mode the firmware left: x2APIC (MSR access, 32-bit IDs) if it is enabled, otherwise
- * xAPIC through the uncached MMIO page. */
+ * Vesta uses x2APIC mode (MSR access, 32-bit IDs) whenever the CPU has it, switching to it if the firmware left
+ * the xAPIC on, as Xen does; otherwise the xAPIC through its uncached MMIO page. Besides IDs above 255 and cheaper
+ * IPIs, MSR access keeps the hypervisor's own APIC traffic out of the MMIO space that dom0 reconfigures while it
+ * sets up PCI devices (QEMU's TCG has crashed on an xAPIC write racing with another vCPU's BAR update). */
 #include <vesta/apic.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
@@ -70,6 +72,13 @@ static void apic_timer_interrupt(struct cpu_regs *regs, void *data)
 void apic_init_boot(void)
 {
     uint64_t base = rdmsr(MSR_APIC_BASE);
+    if (cpu_has_x2apic && !(base & APIC_BASE_X2APIC)) {
+        /* xAPIC -> x2APIC goes through "enabled, xAPIC" (the architectural transition). */
+        base |= APIC_BASE_ENABLE;
+        wrmsr(MSR_APIC_BASE, base);
+        base |= APIC_BASE_X2APIC;
+        wrmsr(MSR_APIC_BASE, base);
+    }
     x2apic_mode = (base & APIC_BASE_X2APIC) && (base & APIC_BASE_ENABLE);
     if (!x2apic_mode)
         apic_mmio = ioremap(platform.lapic_addr ? platform.lapic_addr : (base & PTE_ADDR_MASK), PAGE_SIZE);
@@ -83,13 +92,16 @@ void apic_init_cpu(void)
 {
     uint64_t base = rdmsr(MSR_APIC_BASE);
     if (!(base & APIC_BASE_ENABLE))
-        wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
+        wrmsr(MSR_APIC_BASE, base |= APIC_BASE_ENABLE);
+    if (x2apic_mode && !(base & APIC_BASE_X2APIC))
+        wrmsr(MSR_APIC_BASE, base | APIC_BASE_X2APIC); /* each CPU switches its own APIC */
     if (!x2apic_mode) {
         apic_write(APIC_DFR, 0xffffffff); /* flat model */
         apic_write(APIC_LDR, 1u << 24);
     }
     apic_write(APIC_TPR, 0);
     apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_APIC_TIMER);
+    this_cpu()->apic_timer_armed = false;
     apic_write(APIC_LVT_LINT0, APIC_LVT_MASKED);
     apic_write(APIC_LVT_LINT1, APIC_DM_NMI); /* LINT1 is the legacy NMI line */
     if ((apic_read(APIC_VERSION) >> 16 & 0xff) >= 4)
@@ -111,6 +123,12 @@ void apic_timer_oneshot(uint64_t delta_ns)
         count = 1;
     if (count > 0xffffffffu)
         count = 0xffffffffu;
-    apic_write(APIC_LVT_TIMER, VECTOR_APIC_TIMER); /* one-shot, unmasked */
+    /* The LVT entry stays one-shot and unmasked once set; re-arming is the initial-count write alone (each APIC
+     * access is an MMIO exit on most hypervisors and emulators). */
+    struct percpu *pc = this_cpu();
+    if (!pc->apic_timer_armed) {
+        apic_write(APIC_LVT_TIMER, VECTOR_APIC_TIMER);
+        pc->apic_timer_armed = true;
+    }
     apic_write(APIC_TIMER_INIT, (uint32_t)count);
 }

@@ -1,6 +1,7 @@
 /* Time: the TSC is the clock (system time is nanoseconds since boot, derived from it), calibrated at boot
  * against the PIT together with the local APIC timer's input clock. */
 #include <vesta/apic.h>
+#include <vesta/percpu.h>
 #include <vesta/lib.h>
 #include <vesta/setup.h>
 #include <vesta/timer.h>
@@ -35,6 +36,7 @@ static void pit_calibrate(uint64_t *tsc_delta, uint64_t *apic_delta)
     outb(0x42, ticks >> 8);
     apic_write(APIC_TIMER_DIV, 0xb);
     apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VECTOR_APIC_TIMER);
+    this_cpu()->apic_timer_armed = false;
     apic_write(APIC_TIMER_INIT, 0xffffffff);
     outb(0x61, inb(0x61) | 0x01); /* gate on: the count starts */
     uint64_t t0 = rdtsc();

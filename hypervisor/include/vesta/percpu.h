@@ -34,6 +34,7 @@ struct percpu {
     uint32_t apic_id;
     bool online;
     bool in_fault;
+    bool apic_timer_armed;   /* LVT timer entry is one-shot and unmasked */
     void *stack;             /* base of the STACK_SIZE block */
     uint64_t *gdt;           /* hypervisor-reserved GDT entries (selector 0xe000 on) */
     bool gdt_in_window;      /* gdt is inside this CPU's GDT/LDT window (see cpu.c) */
