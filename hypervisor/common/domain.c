@@ -168,6 +168,32 @@ void domain_free_page(struct frame *f)
     free_pages(f, 0);
 }
 
+/* Xen's steal_page(), for page exchange and grant transfer: takes a frame away from d, but only if nothing but
+ * its allocation holds it (no mapping, no type) and it is not a hypervisor page shared with d. Afterwards the
+ * frame is off d's list and owned by nobody, with the caller holding the one reference left. */
+int domain_steal_page(struct domain *d, mfn_t mfn)
+{
+    struct frame *f = mfn_to_frame(mfn);
+    if (!pv_get_page(d, mfn))
+        return -EINVAL;
+    uint64_t x = __atomic_load_n(&f->count_info, __ATOMIC_ACQUIRE);
+    do {
+        if ((x & (FRAME_C_COUNT_MASK | FRAME_C_ALLOCATED)) != (2 | FRAME_C_ALLOCATED) || (x & FRAME_C_XEN) ||
+            frame_type_count(f)) {
+            pv_put_page(mfn);
+            return -EINVAL;
+        }
+    } while (!__atomic_compare_exchange_n(&f->count_info, &x, x & ~(FRAME_C_COUNT_MASK | FRAME_C_ALLOCATED),
+                                          false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    spin_lock(&d->lock);
+    frame_list_remove(frame_table, &d->pages, (uint32_t)mfn);
+    d->tot_pages--;
+    spin_unlock(&d->lock);
+    f->type_info = 0;
+    __atomic_store_n(&f->owner, FRAME_OWNER_NONE, __ATOMIC_RELEASE);
+    return 0;
+}
+
 static const char *const shutdown_reasons[] = {"poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"};
 
 /* The whole machine follows dom0: when it shuts down there is nothing left to run. */

@@ -1289,30 +1289,6 @@ static long gnttab_copy(uint64_t uop, unsigned int count)
 
 /* ---- Transfer: a PV domain gives one of its pages to another domain, which offered an entry for it. */
 
-/* Xen's steal_page(): d gives up a frame that nothing but its allocation holds (no mapping, no type). */
-static int steal_page(struct domain *d, mfn_t mfn)
-{
-    struct frame *f = mfn_to_frame(mfn);
-    if (!pv_get_page(d, mfn))
-        return -EINVAL;
-    uint64_t x = __atomic_load_n(&f->count_info, __ATOMIC_ACQUIRE);
-    do {
-        if ((x & (FRAME_C_COUNT_MASK | FRAME_C_ALLOCATED)) != (2 | FRAME_C_ALLOCATED) || (x & FRAME_C_XEN) ||
-            frame_type_count(f)) {
-            pv_put_page(mfn);
-            return -EINVAL;
-        }
-    } while (!__atomic_compare_exchange_n(&f->count_info, &x, x & ~(FRAME_C_COUNT_MASK | FRAME_C_ALLOCATED),
-                                          false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-    spin_lock(&d->lock);
-    frame_list_remove(frame_table, &d->pages, (uint32_t)mfn);
-    d->tot_pages--;
-    spin_unlock(&d->lock);
-    f->type_info = 0;
-    __atomic_store_n(&f->owner, FRAME_OWNER_NONE, __ATOMIC_RELEASE);
-    return 0;
-}
-
 /* Commits e's entry `ref` to receive a page from domain ld (Xen's gnttab_prepare_for_transfer). Returns the
  * table version, or 0 if the entry does not accept it. */
 static unsigned int prepare_for_transfer(struct grant_table *gt, domid_t ld, grant_ref_t ref)
@@ -1343,7 +1319,7 @@ static int16_t transfer_one(struct domain *d, const struct gnttab_transfer *gop)
     mfn_t mfn = gop->mfn;
     if (!mfn_valid(mfn))
         return GNTST_bad_page;
-    int rc = steal_page(d, mfn);
+    int rc = domain_steal_page(d, mfn);
     if (rc)
         return rc == -EINVAL ? GNTST_bad_page : GNTST_general_error;
     /* From here on the page is d's no more: every failure frees it. */

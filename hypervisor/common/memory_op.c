@@ -98,31 +98,6 @@ static int remove_page(struct domain *d, uint64_t gmfn)
     return 0;
 }
 
-/* Xen's steal_page() for exchange: takes a frame away from d, but only if nothing but the allocation holds it
- * (no mapping, no type) and it is not a hypervisor page shared with d. Afterwards the frame is off d's list and owned by nobody, with the caller holding it. */
-static int steal_page(struct domain *d, mfn_t mfn)
-{
-    struct frame *f = mfn_to_frame(mfn);
-    if (!pv_get_page(d, mfn))
-        return -EINVAL;
-    uint64_t x = __atomic_load_n(&f->count_info, __ATOMIC_ACQUIRE);
-    do {
-        if ((x & (FRAME_C_COUNT_MASK | FRAME_C_ALLOCATED)) != (2 | FRAME_C_ALLOCATED) || (x & FRAME_C_XEN) ||
-            frame_type_count(f)) {
-            pv_put_page(mfn);
-            return -EINVAL;
-        }
-    } while (!__atomic_compare_exchange_n(&f->count_info, &x, x & ~(FRAME_C_COUNT_MASK | FRAME_C_ALLOCATED),
-                                          false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-    spin_lock(&d->lock);
-    frame_list_remove(frame_table, &d->pages, (uint32_t)mfn);
-    d->tot_pages--;
-    spin_unlock(&d->lock);
-    f->type_info = 0;
-    __atomic_store_n(&f->owner, FRAME_OWNER_NONE, __ATOMIC_RELEASE);
-    return 0;
-}
-
 /* ---- The reservation ops. */
 
 struct memop_args {
@@ -383,7 +358,7 @@ static long memory_exchange(uint64_t arg)
                     rc = -EINVAL;
                     break;
                 }
-                rc = steal_page(d, gmfn + k);
+                rc = domain_steal_page(d, gmfn + k);
                 if (rc)
                     break;
                 in[nin++] = gmfn + k;

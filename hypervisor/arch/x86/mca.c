@@ -54,14 +54,11 @@ static void describe_cpu(unsigned int cpu, struct mcinfo_logical_cpu *x)
     memcpy(x->mc_vendorid + 4, &d, 4);
     memcpy(x->mc_vendorid + 8, &c, 4);
     cpuid(1, &a, &b, &c, &d);
-    uint32_t family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
-    if (family == 0xf)
-        family += (a >> 20) & 0xff;
-    if (family >= 6)
-        model += ((a >> 16) & 0xf) << 4;
+    uint32_t family, model, stepping;
+    cpuid_signature(a, &family, &model, &stepping);
     x->mc_family = family;
     x->mc_model = model;
-    x->mc_step = a & 0xf;
+    x->mc_step = stepping;
     x->mc_clusterid = x->mc_apicid & 0xff;
     x->mc_cache_alignment = ((b >> 8) & 0xff) * 8;
     x->mc_cpu_caps[0] = d; /* Xen's feature words: 1.edx, 1.ecx, e1.edx, e1.ecx, Da1, 7b0, 7c0 */

@@ -73,14 +73,11 @@ static void get_cpu_version(struct xenpf_pcpu_version *ver)
         memcpy(ver->vendor_id + 4, &d, 4);
         memcpy(ver->vendor_id + 8, &c, 4);
         cpuid(1, &a, &b, &c, &d);
-        uint32_t family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
-        if (family == 0xf)
-            family += (a >> 20) & 0xff;
-        if (family >= 6)
-            model += ((a >> 16) & 0xf) << 4;
+        uint32_t family, model, stepping;
+        cpuid_signature(a, &family, &model, &stepping);
         ver->family = family;
         ver->model = model;
-        ver->stepping = a & 0xf;
+        ver->stepping = stepping;
     }
     ver->max_present = (uint32_t)last_present_cpu();
 }

@@ -149,6 +149,7 @@ struct domain *domain_lookup(domid_t id);        /* NULL if no such domain */
 struct frame *domain_alloc_pages(struct domain *d, unsigned int order);
 int domain_assign_page(struct domain *d, struct frame *f); /* existing frame (e.g. a boot module page) */
 void domain_free_page(struct frame *f);           /* last reference dropped */
+int domain_steal_page(struct domain *d, mfn_t mfn); /* 0 or -EINVAL: see domain.c */
 
 /* A domain (or the hypervisor on its behalf) ends it. crash names the reason on the console. */
 void domain_shutdown(struct domain *d, unsigned int reason);

@@ -70,6 +70,19 @@ static inline uint32_t cpuid_ebx(uint32_t leaf)
     return b;
 }
 
+/* Family, model and stepping from CPUID leaf 1 EAX, with the extended fields folded in as the SDM says. */
+static inline void cpuid_signature(uint32_t eax, uint32_t *family, uint32_t *model, uint32_t *stepping)
+{
+    uint32_t f = (eax >> 8) & 0xf, m = (eax >> 4) & 0xf;
+    if (f == 0xf)
+        f += (eax >> 20) & 0xff;
+    if (f >= 6)
+        m += ((eax >> 16) & 0xf) << 4;
+    *family = f;
+    *model = m;
+    *stepping = eax & 0xf;
+}
+
 static inline uint64_t rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
