@@ -21,6 +21,11 @@ HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wstr
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-fcf-protection=none -fno-common -fno-strict-aliasing -DVESTA_VERSION='"$(VERSION)"' \
 	-MMD -MP
+# `make BUILD=build-stats HYPERCALL_STATS=1`: count and time every hypercall for debug key 'p' (a separate build
+# directory, since objects do not record the flags they were built with).
+ifeq ($(HYPERCALL_STATS),1)
+HV_CFLAGS += -DVESTA_HYPERCALL_STATS
+endif
 HV_ASFLAGS := -D__ASSEMBLER__ -nostdinc -I$(HV_DIR)/include -MMD -MP
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --build-id=none \
 	--no-warn-rwx-segments

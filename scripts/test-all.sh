@@ -50,7 +50,7 @@ add_summary build/test-logs/system.out "system tests"
 echo "== PV guest suite: the same kernels on Debian's Xen 4.17 (reference) and on Vesta"
 # Differential: every check must hold on real Xen (so it tests the ABI, not our reading of it) and on Vesta.
 if xen="$(./scripts/fetch-xen.sh)" && make -C guests >/dev/null; then
-  python3 tests/guests/run_guests.py --hv "$xen" 2>&1 | tee build/test-logs/guests-xen.out
+  python3 tests/guests/run_guests.py --hv "$xen" --logs build/test-logs/guests-xen 2>&1 | tee build/test-logs/guests-xen.out
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   add_summary build/test-logs/guests-xen.out "guest suite on Xen"
   python3 tests/guests/run_guests.py --hv build/vesta.elf --logs build/test-logs/guests-vesta 2>&1 |

@@ -100,6 +100,17 @@ void test_main(void)
         vcpu0()->evtchn_upcall_mask = 1;
     }
 
+    /* A port read the kernel may do (dom0): #GP, decoded and performed by the hypervisor. Port 0x61 is the
+     * PC's system control port, which Linux reads while calibrating the TSC against the PIT. Like Linux's dom0,
+     * the kernel first asks for I/O privilege (virtual IOPL 1). */
+    struct physdev_set_iopl iopl = {.iopl = 1};
+    CHECK_EQ(hyp_physdev_op(PHYSDEVOP_set_iopl, &iopl), 0, "set_iopl");
+    MEASURE("port-io-inb", (void)0, {
+        uint8_t val;
+        asm volatile("inb $0x61, %0" : "=a"(val)::"memory");
+        (void)val;
+    });
+
     /* A read of an unmapped address, bounced to our #PF handler and resumed at the fixup. */
     trap_set_resumable(14, false);
     MEASURE("pagefault-bounce", (void)0, {

@@ -18,6 +18,7 @@
 #include <features.h>
 #include <grant_table.h>
 #include <memory.h>
+#include <physdev.h>
 #include <sched.h>
 #include <vcpu.h>
 #include <version.h>
@@ -109,6 +110,8 @@ static inline long hyp_grant_table_op(int cmd, void *arg, unsigned int n)
 { return hypercall3(__HYPERVISOR_grant_table_op, cmd, arg, n); }
 static inline long hyp_vm_assist(unsigned int cmd, unsigned int type)
 { return hypercall2(__HYPERVISOR_vm_assist, cmd, type); }
+static inline long hyp_physdev_op(int cmd, void *arg)
+{ return hypercall2(__HYPERVISOR_physdev_op, cmd, arg); }
 
 /* Call an arbitrary hypercall number (computed at run time). */
 long hypercall_dyn(unsigned int nr, long a1, long a2, long a3, long a4,

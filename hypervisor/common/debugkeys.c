@@ -3,6 +3,7 @@
 #include <vesta/console.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
+#include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/timer.h>
 #include <vesta/traps.h>
@@ -42,12 +43,15 @@ static void key_cpus(unsigned char k)
     for (unsigned int c = 0; c < MAX_CPUS; c++) {
         struct percpu *pc = percpu[c];
         if (pc)
-            printk("  CPU%u: APIC ID %u, %s, %lu interrupts, %lu IPIs, %lu idle halts", c, pc->apic_id,
-                   pc->online ? "online" : "offline", pc->irq_count, pc->ipi_count, pc->idle_halts);
+            printk("  CPU%u: APIC ID %u, %s, %lu interrupts, %lu IPIs, %lu idle halts, %lu full TLB flushes", c,
+                   pc->apic_id, pc->online ? "online" : "offline", pc->irq_count, pc->ipi_count, pc->idle_halts,
+                   pc->tlb_flushes);
     }
 }
 
 static void key_timers(unsigned char k) { timers_dump(); }
+
+static void key_hypercalls(unsigned char k) { hypercall_stats_dump(k == 'P'); }
 
 static void key_interrupts(unsigned char k)
 {
@@ -71,8 +75,10 @@ void debugkeys_init(void)
 {
     register_debugkey('h', key_help, "show this list of debug keys");
     register_debugkey('m', key_memory, "memory: free pages per order, heap");
-    register_debugkey('c', key_cpus, "CPUs: state, interrupt and IPI counts");
+    register_debugkey('c', key_cpus, "CPUs: state, interrupt, IPI and TLB flush counts");
     register_debugkey('t', key_timers, "pending soft timers on each CPU");
+    register_debugkey('p', key_hypercalls, "hypercalls: calls and time per hypercall (HYPERCALL_STATS=1 builds)");
+    register_debugkey('P', key_hypercalls, "hypercalls: as 'p', then reset the counts");
     register_debugkey('i', key_interrupts, "interrupt vectors and IO-APIC routing");
     register_debugkey('R', key_reboot, "reboot the machine");
     register_debugkey('C', key_crash, "crash the hypervisor on purpose (tests the fault report)");

@@ -58,18 +58,18 @@ static int put_list(uint64_t base, uint64_t i, uint64_t val) { return copy_to_gu
 /* ---- Giving frames to a domain and taking them back. */
 
 /* A new extent of 2^order frames for d, every frame below 2^address_bits if that is non-zero. The frames are
- * scrubbed (they may hold another domain's or the hypervisor's data) and carry no M2P entry yet. Refused when it
+ * zeroed (they may have held another domain's or the hypervisor's data; the idle scrubber has usually done it
+ * already) and carry no M2P entry yet. Refused when it
  * would take d past max_pages, or d is dying. */
 static struct frame *alloc_extent(struct domain *d, unsigned int order, unsigned int address_bits)
 {
     uint64_t n = 1UL << order;
     if (d->is_dying || d->tot_pages + n > d->max_pages)
         return NULL;
-    struct frame *f = address_bits ? alloc_pages_below(order, (1UL << address_bits) - PAGE_SIZE) : alloc_pages(order);
+    struct frame *f = alloc_zeroed_pages_below(order, address_bits ? (1UL << address_bits) - PAGE_SIZE : 0);
     if (!f)
         return NULL;
     mfn_t mfn = frame_to_mfn(f);
-    memset(mfn_to_virt(mfn), 0, PAGE_SIZE << order);
     for (uint64_t i = 0; i < n; i++) {
         set_gpfn_from_mfn(mfn + i, M2P_INVALID);
         domain_assign_page(d, f + i); /* fresh from the heap: count 0, so this cannot fail */

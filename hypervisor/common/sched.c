@@ -7,6 +7,7 @@
  * SOFTIRQ_SCHEDULE softirq) or in the idle loop, never in the middle of a hypercall. */
 #include <vesta/domain.h>
 #include <vesta/lib.h>
+#include <vesta/mm.h>
 #include <vesta/pv.h>
 #include <vesta/setup.h>
 #include <vesta/x86.h>
@@ -161,6 +162,13 @@ __noreturn void sched_run(void)
             sched_softirq();
             continue;
         }
+        /* Nothing to run: scrub a batch of free memory, then look again; halt once all of it is known zero. */
+        local_irq_enable();
+        if (scrub_free_pages())
+            continue;
+        local_irq_disable();
+        if (pc->softirq_pending || pc->runq)
+            continue;
         pc->idle_halts++;
         safe_halt();
     }

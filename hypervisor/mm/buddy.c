@@ -18,16 +18,20 @@ static bool is_free_head(const struct buddy *b, uint64_t mfn, unsigned order)
     return (f->count_info & FRAME_C_FREE) && f->flags_or_order == order;
 }
 
-static void mark_free(struct buddy *b, uint64_t mfn, unsigned order)
+/* Marks a block free, keeping each frame's ZEROED flag; returns whether all of them have it. */
+static bool mark_free(struct buddy *b, uint64_t mfn, unsigned order)
 {
     uint64_t n = 1ULL << order;
+    bool zeroed = true;
     for (uint64_t i = 0; i < n; i++) {
         struct frame *f = &b->table[mfn + i];
-        f->count_info = FRAME_C_FREE;
-        f->type_info = 0;
+        uint64_t z = f->count_info & FRAME_C_ZEROED;
+        zeroed = zeroed && z;
+        f->count_info = FRAME_C_FREE | z; /* type_info: the caller's stamp, kept (buddy.h) */
         f->owner = FRAME_OWNER_NONE;
         f->flags_or_order = FRAME_ORDER_NONE;
     }
+    return zeroed;
 }
 
 static void mark_allocated(struct buddy *b, uint64_t mfn, unsigned order)
@@ -35,15 +39,29 @@ static void mark_allocated(struct buddy *b, uint64_t mfn, unsigned order)
     uint64_t n = 1ULL << order;
     for (uint64_t i = 0; i < n; i++) {
         struct frame *f = &b->table[mfn + i];
-        f->count_info = 0;
-        f->type_info = 0;
+        f->count_info &= FRAME_C_ZEROED; /* type_info: the stamp from the free, for the caller to read (buddy.h) */
         f->owner = FRAME_OWNER_NONE;
         f->flags_or_order = 0;
     }
 }
 
+/* Puts a free block's head on its list: known-zero blocks first, so that allocations find them before blocks
+ * that still need scrubbing, which wait at the tail for buddy_alloc_unzeroed(). */
+static void list_block(struct buddy *b, uint64_t mfn, unsigned order, bool zeroed)
+{
+    struct frame *head = &b->table[mfn];
+    head->flags_or_order = order;
+    if (zeroed) {
+        head->count_info |= FRAME_C_BLOCK_ZEROED;
+        frame_list_add_head(b->table, &b->free[order], (uint32_t)mfn);
+    } else {
+        head->count_info &= ~FRAME_C_BLOCK_ZEROED;
+        frame_list_add_tail(b->table, &b->free[order], (uint32_t)mfn);
+    }
+}
+
 /* Inserts an already-marked free block, merging it with its buddy for as long as the buddy is free and whole. */
-static void insert_block(struct buddy *b, uint64_t mfn, unsigned order)
+static void insert_block(struct buddy *b, uint64_t mfn, unsigned order, bool zeroed)
 {
     b->free_frames += 1ULL << order;
     while (order < BUDDY_MAX_ORDER) {
@@ -51,14 +69,16 @@ static void insert_block(struct buddy *b, uint64_t mfn, unsigned order)
         if (buddy + (1ULL << order) > b->nr_frames || !is_free_head(b, buddy, order))
             break;
         frame_list_remove(b->table, &b->free[order], (uint32_t)buddy);
+        zeroed = zeroed && (b->table[buddy].count_info & FRAME_C_BLOCK_ZEROED);
+        b->table[buddy].count_info &= ~FRAME_C_BLOCK_ZEROED;
+        b->table[mfn].count_info &= ~FRAME_C_BLOCK_ZEROED;
         b->table[buddy].flags_or_order = FRAME_ORDER_NONE;
         b->table[mfn].flags_or_order = FRAME_ORDER_NONE;
         if (buddy < mfn)
             mfn = buddy;
         order++;
     }
-    b->table[mfn].flags_or_order = order;
-    frame_list_add_head(b->table, &b->free[order], (uint32_t)mfn);
+    list_block(b, mfn, order, zeroed);
 }
 
 static unsigned largest_order(uint64_t mfn, uint64_t count)
@@ -73,8 +93,7 @@ static void add_run(struct buddy *b, uint64_t mfn, uint64_t count)
 {
     while (count) {
         unsigned order = largest_order(mfn, count);
-        mark_free(b, mfn, order);
-        insert_block(b, mfn, order);
+        insert_block(b, mfn, order, mark_free(b, mfn, order));
         mfn += 1ULL << order;
         count -= 1ULL << order;
     }
@@ -103,20 +122,33 @@ uint64_t buddy_add_range(struct buddy *b, uint64_t mfn, uint64_t count)
     return added;
 }
 
-/* Takes block [mfn, 2^from) off its list and keeps its lowest 2^order frames, returning the upper halves. */
-static int64_t take_block(struct buddy *b, uint64_t mfn, unsigned from, unsigned order)
+/* Takes free block [head, 2^from) off its list and splits it down to the naturally aligned 2^order block that
+ * contains `target`, which it returns; the other halves go back on the lists. A half of a known-zero block is
+ * known zero; a half of any other block is listed as needing scrubbing (its frames' own ZEROED flags still tell
+ * the truth). */
+static int64_t take_block_containing(struct buddy *b, uint64_t head, unsigned from, unsigned order, uint64_t target)
 {
-    frame_list_remove(b->table, &b->free[from], (uint32_t)mfn);
+    bool zeroed = b->table[head].count_info & FRAME_C_BLOCK_ZEROED;
+    b->table[head].count_info &= ~FRAME_C_BLOCK_ZEROED;
+    frame_list_remove(b->table, &b->free[from], (uint32_t)head);
     b->free_frames -= 1ULL << from;
     while (from > order) {
         from--;
-        uint64_t upper = mfn + (1ULL << from);
-        b->table[upper].flags_or_order = from;
-        frame_list_add_head(b->table, &b->free[from], (uint32_t)upper);
-        b->free_frames += 1ULL << from;
+        uint64_t half = 1ULL << from, other = head + half;
+        if (target >= other) {
+            other = head;
+            head += half;
+        }
+        list_block(b, other, from, zeroed);
+        b->free_frames += half;
     }
-    mark_allocated(b, mfn, order);
-    return (int64_t)mfn;
+    mark_allocated(b, head, order);
+    return (int64_t)head;
+}
+
+static int64_t take_block(struct buddy *b, uint64_t mfn, unsigned from, unsigned order)
+{
+    return take_block_containing(b, mfn, from, order, mfn);
 }
 
 int64_t buddy_alloc(struct buddy *b, unsigned order)
@@ -144,6 +176,31 @@ int64_t buddy_alloc_below(struct buddy *b, unsigned order, uint64_t max_mfn)
     return -1;
 }
 
+/* Blocks listed as needing scrubbing may in fact be all zero (halves of a split, conservatively marked): such a
+ * block is relisted as known zero on sight, and otherwise the part taken is the one holding the first frame
+ * without FRAME_C_ZEROED, so every call that returns a block gives the scrubber at least one frame to clear. */
+int64_t buddy_alloc_unzeroed(struct buddy *b, unsigned max_order, unsigned *order)
+{
+    if (max_order > BUDDY_MAX_ORDER)
+        max_order = BUDDY_MAX_ORDER;
+    for (unsigned o = BUDDY_MAX_ORDER + 1; o-- > 0;) {
+        uint32_t tail;
+        while ((tail = b->free[o].tail) != FRAME_NIL && !(b->table[tail].count_info & FRAME_C_BLOCK_ZEROED)) {
+            uint64_t n = 1ULL << o, i = 0;
+            while (i < n && (b->table[tail + i].count_info & FRAME_C_ZEROED))
+                i++;
+            if (i == n) {
+                frame_list_remove(b->table, &b->free[o], tail);
+                list_block(b, tail, o, true);
+                continue;
+            }
+            *order = o < max_order ? o : max_order;
+            return take_block_containing(b, tail, o, *order, tail + i);
+        }
+    }
+    return -1;
+}
+
 int buddy_free(struct buddy *b, uint64_t mfn, unsigned order)
 {
     if (order > BUDDY_MAX_ORDER || (mfn & ((1ULL << order) - 1)) || mfn >= b->nr_frames ||
@@ -153,8 +210,7 @@ int buddy_free(struct buddy *b, uint64_t mfn, unsigned order)
         if (b->table[mfn + i].count_info & (FRAME_C_FREE | FRAME_C_RESERVED))
             return -EINVAL;
     }
-    mark_free(b, mfn, order);
-    insert_block(b, mfn, order);
+    insert_block(b, mfn, order, mark_free(b, mfn, order));
     return 0;
 }
 

@@ -5,6 +5,7 @@
  * (image mapped W^X, direct map of all RAM), switch to them, allocate the frame table (one struct frame per
  * machine frame) and give every page still free to the buddy allocator. */
 #include <vesta/buddy.h>
+#include <vesta/flushtlb.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/spinlock.h>
@@ -180,13 +181,35 @@ void memory_init(void)
     printk("Memory: %lu KiB RAM in the firmware map, %lu KiB free for domains", total_ram_pages << 2, free << 2);
 }
 
-struct frame *alloc_pages_below(unsigned int order, paddr_t limit)
+/* Frames come back with count_info and type_info 0. A frame freed while some CPU may still cache a guest
+ * translation of it (a guest's unflushed mapping, see arch/x86/flushtlb.c) is only handed out once every such CPU
+ * has flushed. With `zero`, the frames hold zeros: only those the scrubber has not already cleared are cleared
+ * here. */
+static struct frame *alloc_frames(unsigned int order, paddr_t limit, bool zero)
 {
     unsigned long f = spin_lock_irqsave(&heap_lock);
     int64_t mfn = limit ? buddy_alloc_below(&heap, order, limit >> PAGE_SHIFT) : buddy_alloc(&heap, order);
     spin_unlock_irqrestore(&heap_lock, f);
-    return mfn < 0 ? NULL : mfn_to_frame((mfn_t)mfn);
+    if (mfn < 0)
+        return NULL;
+    struct frame *frames = mfn_to_frame((mfn_t)mfn);
+    uint64_t freed_at = 0;
+    for (unsigned long i = 0; i < (1UL << order); i++) {
+        freed_at = MAX(freed_at, frames[i].type_info);
+        frames[i].type_info = 0;
+    }
+    flush_tlb_for_reuse(freed_at);
+    for (unsigned long i = 0; i < (1UL << order); i++) {
+        if (zero && !(frames[i].count_info & FRAME_C_ZEROED))
+            clear_pages(mfn_to_virt((mfn_t)mfn + i), 1);
+        frames[i].count_info = 0;
+    }
+    return frames;
 }
+
+struct frame *alloc_pages_below(unsigned int order, paddr_t limit) { return alloc_frames(order, limit, false); }
+
+struct frame *alloc_zeroed_pages_below(unsigned int order, paddr_t limit) { return alloc_frames(order, limit, true); }
 
 struct frame *alloc_pages(unsigned int order) { return alloc_pages_below(order, 0); }
 
@@ -201,8 +224,14 @@ void free_boot_frame(mfn_t mfn)
     free_pages(f, 0);
 }
 
+/* Frees frames whose contents are unknown (zeroed ones are the scrubber's to free). */
 void free_pages(struct frame *f, unsigned int order)
 {
+    uint64_t now = tlb_stamp();
+    for (unsigned long i = 0; i < (1UL << order); i++) {
+        f[i].type_info = now; /* the free's TLB-clock stamp, read back at allocation (buddy.h) */
+        f[i].count_info &= ~FRAME_C_ZEROED;
+    }
     unsigned long fl = spin_lock_irqsave(&heap_lock);
     int rc = buddy_free(&heap, frame_to_mfn(f), order);
     spin_unlock_irqrestore(&heap_lock, fl);
@@ -212,14 +241,46 @@ void free_pages(struct frame *f, unsigned int order)
 
 void *alloc_hv_pages(unsigned int order)
 {
-    struct frame *f = alloc_pages(order);
+    struct frame *f = alloc_zeroed_pages_below(order, 0);
     if (!f)
         return NULL;
     for (unsigned long i = 0; i < (1UL << order); i++)
         f[i].owner = FRAME_OWNER_XEN;
-    void *va = mfn_to_virt(frame_to_mfn(f));
-    memset(va, 0, PAGE_SIZE << order);
-    return va;
+    return mfn_to_virt(frame_to_mfn(f));
+}
+
+/* ---- Scrubbing free memory in idle time (Xen's idle scrub): free frames may hold a previous owner's data
+ * (or whatever firmware left at boot); zeroing them while CPUs have nothing else to do keeps that work off
+ * allocations, which then only clear frames the scrubber has not reached. */
+
+#define SCRUB_ORDER 6 /* frames per batch: short enough to keep an idle CPU responsive */
+
+bool scrub_free_pages(void)
+{
+    unsigned int order;
+    unsigned long fl = spin_lock_irqsave(&heap_lock);
+    int64_t mfn = buddy_alloc_unzeroed(&heap, SCRUB_ORDER, &order);
+    spin_unlock_irqrestore(&heap_lock, fl);
+    if (mfn < 0)
+        return false;
+    struct frame *f = mfn_to_frame((mfn_t)mfn);
+    uint64_t freed_at = 0;
+    for (unsigned long i = 0; i < (1UL << order); i++)
+        freed_at = MAX(freed_at, f[i].type_info);
+    /* A guest may still write through a stale translation: only after a flush does zero stay zero. The stamps
+     * stay, and are older than that flush for whoever allocates the frames next. */
+    flush_tlb_for_reuse(freed_at);
+    for (unsigned long i = 0; i < (1UL << order); i++) {
+        if (!(f[i].count_info & FRAME_C_ZEROED))
+            clear_pages(mfn_to_virt((mfn_t)mfn + i), 1);
+        f[i].count_info = FRAME_C_ZEROED;
+    }
+    fl = spin_lock_irqsave(&heap_lock);
+    int rc = buddy_free(&heap, (uint64_t)mfn, order);
+    spin_unlock_irqrestore(&heap_lock, fl);
+    if (rc)
+        panic("scrubber: freeing frame %#lx order %u: %d", (mfn_t)mfn, order, rc);
+    return true;
 }
 
 void free_hv_pages(void *va, unsigned int order)
@@ -234,8 +295,11 @@ uint64_t free_page_count(void) { return buddy_free_frames(&heap); }
 
 void memory_dump(void)
 {
-    printk("Memory: %lu KiB RAM, %lu KiB free, %lu KiB used at boot by the hypervisor", total_ram_pages << 2,
-           buddy_free_frames(&heap) << 2, boot_pages_used << 2);
+    uint64_t zeroed = 0;
+    for (mfn_t m = 0; m < max_mfn; m++)
+        zeroed += (frame_table[m].count_info & (FRAME_C_FREE | FRAME_C_ZEROED)) == (FRAME_C_FREE | FRAME_C_ZEROED);
+    printk("Memory: %lu KiB RAM, %lu KiB free (%lu KiB of it scrubbed), %lu KiB used at boot by the hypervisor",
+           total_ram_pages << 2, buddy_free_frames(&heap) << 2, zeroed << 2, boot_pages_used << 2);
     printk("Frame table: %lu frames (%lu KiB)", max_mfn, (max_mfn * sizeof(struct frame)) >> 10);
     for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++) {
         uint64_t n = buddy_free_blocks(&heap, o);

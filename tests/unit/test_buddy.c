@@ -101,6 +101,123 @@ TEST(buddy_split_and_coalesce)
     free(t);
 }
 
+/* The heap keeps a TLB-clock stamp in a free frame's type_info: it must survive merging and splitting, and
+ * frames never freed come back with 0. */
+TEST(buddy_keeps_free_stamps)
+{
+    struct buddy b;
+    struct frame *t = new_table(16);
+    buddy_init(&b, t, 16);
+    buddy_add_range(&b, 0, 16);
+    int64_t a = buddy_alloc(&b, 2);
+    CHECK_EQ(a, 0);
+    for (unsigned i = 0; i < 4; i++)
+        CHECK_EQ(t[i].type_info, 0);
+    t[0].type_info = 7;
+    t[1].type_info = 9;
+    t[2].type_info = 0;
+    t[3].type_info = 5;
+    CHECK_EQ(buddy_free(&b, 0, 2), 0);
+    CHECK_EQ(buddy_free_blocks(&b, 4), 1); /* merged back into one block */
+    CHECK_EQ(buddy_alloc(&b, 0), 0);       /* split again: the single frame keeps its own stamp */
+    CHECK_EQ(t[0].type_info, 7);
+    CHECK_EQ(buddy_alloc(&b, 0), 1);
+    CHECK_EQ(t[1].type_info, 9);
+    CHECK_EQ(buddy_alloc(&b, 1), 2);
+    CHECK_EQ(t[3].type_info, 5);
+    CHECK(consistent(&b));
+    free(t);
+}
+
+/* Scrubbing: the scrubber takes blocks not known to be zero (at most max_order at a time) until none is left;
+ * frames freed back with FRAME_C_ZEROED form known-zero blocks, which allocations get first; per-frame flags come
+ * back with the frames. */
+TEST(buddy_scrub_cycle)
+{
+    struct buddy b;
+    struct frame *t = new_table(64);
+    buddy_init(&b, t, 64);
+    buddy_add_range(&b, 0, 64);
+    unsigned order = 99;
+    uint64_t scrubbed = 0;
+    int64_t m;
+    while ((m = buddy_alloc_unzeroed(&b, 2, &order)) >= 0) {
+        CHECK(order <= 2);
+        for (uint64_t i = 0; i < (1ULL << order); i++) {
+            CHECK_EQ(t[m + i].count_info, 0); /* never zeroed */
+            t[m + i].count_info = FRAME_C_ZEROED;
+        }
+        CHECK_EQ(buddy_free(&b, (uint64_t)m, order), 0);
+        scrubbed += 1ULL << order;
+        CHECK(consistent(&b));
+        if (scrubbed > 64)
+            break; /* no progress: the loop must end after 64 frames */
+    }
+    CHECK_EQ(scrubbed, 64);
+    CHECK_EQ(buddy_free_blocks(&b, 6), 1); /* all merged back */
+    CHECK(t[0].count_info & FRAME_C_BLOCK_ZEROED);
+
+    /* A dirty frame freed next to zeroed ones: the merged block is not known zero, but its frames keep their own
+     * flags, and the scrubber finds it. */
+    int64_t a = buddy_alloc(&b, 0);
+    CHECK(a >= 0);
+    CHECK_EQ(t[a].count_info, FRAME_C_ZEROED);
+    t[a].count_info = 0; /* used, then freed with unknown contents */
+    CHECK_EQ(buddy_free(&b, (uint64_t)a, 0), 0);
+    CHECK_EQ(buddy_free_blocks(&b, 6), 1);
+    CHECK(!(t[0].count_info & FRAME_C_BLOCK_ZEROED));
+    m = buddy_alloc_unzeroed(&b, 6, &order);
+    CHECK_EQ(m, 0);
+    CHECK_EQ(order, 6);
+    for (uint64_t i = 0; i < 64; i++)
+        CHECK_EQ(t[i].count_info, (int64_t)i == a ? 0 : FRAME_C_ZEROED);
+    CHECK_EQ(buddy_free(&b, 0, 6), 0);
+
+    /* With a smaller batch, the scrubber is handed the part that holds the dirty frame, not the zeroed rest. */
+    m = buddy_alloc_unzeroed(&b, 0, &order);
+    CHECK_EQ(m, a);
+    CHECK_EQ(order, 0);
+    t[a].count_info = FRAME_C_ZEROED;
+    CHECK_EQ(buddy_free(&b, (uint64_t)a, 0), 0);
+    CHECK_EQ(buddy_alloc_unzeroed(&b, 0, &order), -1); /* the conservatively marked halves are found zero */
+    CHECK_EQ(buddy_free_blocks(&b, 6), 1);
+    CHECK(t[0].count_info & FRAME_C_BLOCK_ZEROED);
+    CHECK(consistent(&b));
+    free(t);
+}
+
+/* Known-zero blocks are listed before blocks that need scrubbing, so allocations take them first. */
+TEST(buddy_prefers_zeroed_blocks)
+{
+    struct buddy b;
+    struct frame *t = new_table(16);
+    buddy_init(&b, t, 16);
+    buddy_add_range(&b, 0, 16);
+    int64_t lo = buddy_alloc(&b, 3), hi = buddy_alloc(&b, 3);
+    CHECK(lo >= 0 && hi >= 0 && lo != hi);
+    for (unsigned i = 0; i < 8; i++)
+        t[hi + i].count_info = FRAME_C_ZEROED;
+    CHECK_EQ(buddy_free(&b, (uint64_t)lo, 3), 0); /* dirty first... */
+    CHECK_EQ(buddy_free(&b, (uint64_t)hi, 3), 0); /* ...then zeroed: they merge into one dirty block */
+    CHECK_EQ(buddy_free_blocks(&b, 4), 1);
+    int64_t x = buddy_alloc(&b, 3); /* splitting a dirty block: both halves listed as dirty */
+    CHECK(x >= 0);
+    for (unsigned i = 0; i < 8; i++)
+        t[x + i].count_info = FRAME_C_ZEROED;
+    CHECK_EQ(buddy_free(&b, (uint64_t)x, 3), 0);
+    /* Now split again: take one order-3 block, zero it, return it unmerged by holding the other half. */
+    int64_t p = buddy_alloc(&b, 3), q = buddy_alloc(&b, 3);
+    CHECK(p >= 0 && q >= 0);
+    for (unsigned i = 0; i < 8; i++)
+        t[q + i].count_info = FRAME_C_ZEROED;
+    t[p].count_info = 0;
+    CHECK_EQ(buddy_free(&b, (uint64_t)q, 3), 0); /* zeroed, alone on the order-3 list */
+    int64_t r = buddy_alloc(&b, 0);               /* comes from the zeroed block */
+    CHECK(r >= q && r < q + 8);
+    CHECK_EQ(t[r].count_info, FRAME_C_ZEROED);
+    free(t);
+}
+
 TEST(buddy_exhaustion)
 {
     struct buddy b;

@@ -110,7 +110,11 @@ void smp_boot_cpus(void)
     printk("SMP: %u CPUs online", nr_cpus_online);
 }
 
-/* ---- cross-CPU calls ---- */
+/* ---- cross-CPU calls ----
+ *
+ * One call is in flight at a time (call.lock). Each target's percpu->call_pending says it still owes the current
+ * call; the IPI makes it look, and so does any CPU waiting in here itself. That polling keeps two CPUs that call
+ * each other with interrupts off (a frame allocation's TLB flush, say) from waiting on each other forever. */
 
 static struct {
     spinlock_t lock;
@@ -119,13 +123,21 @@ static struct {
     volatile unsigned int pending;
 } call;
 
+static void run_pending_call(void)
+{
+    struct percpu *pc = this_cpu();
+    if (!__atomic_exchange_n(&pc->call_pending, false, __ATOMIC_ACQUIRE))
+        return;
+    pc->ipi_count++;
+    call.fn(call.data);
+    __atomic_sub_fetch(&call.pending, 1, __ATOMIC_RELEASE);
+}
+
 static void call_function_interrupt(struct cpu_regs *regs, void *unused)
 {
-    void (*fn)(void *) = call.fn;
-    void *data = call.data;
-    this_cpu()->ipi_count++;
-    fn(data);
-    __atomic_sub_fetch(&call.pending, 1, __ATOMIC_RELEASE);
+    (void)regs;
+    (void)unused;
+    run_pending_call();
 }
 
 static void event_check_interrupt(struct cpu_regs *regs, void *unused)
@@ -134,19 +146,45 @@ static void event_check_interrupt(struct cpu_regs *regs, void *unused)
     timers_reprogram();
 }
 
-void smp_call_function(void (*fn)(void *), void *data)
+/* Runs fn(data) on every online CPU in `mask` other than this one and waits until all have finished. */
+void smp_call_function_mask(const struct cpumask *mask, void (*fn)(void *), void *data)
 {
-    if (nr_cpus_online < 2)
+    unsigned int me = smp_processor_id(), targets = 0;
+    struct cpumask todo;
+    cpumask_copy(&todo, mask);
+    for_each_cpu_in(cpu, &todo) {
+        if (cpu == me || cpu >= MAX_CPUS || !percpu[cpu] || !percpu[cpu]->online)
+            cpumask_clear(&todo, cpu);
+        else
+            targets++;
+    }
+    if (!targets)
         return;
-    spin_lock(&call.lock);
+    while (!spin_trylock(&call.lock)) {
+        run_pending_call();
+        cpu_relax();
+    }
     call.fn = fn;
     call.data = data;
-    call.pending = nr_cpus_online - 1;
+    call.pending = targets;
+    for_each_cpu_in(cpu, &todo)
+        __atomic_store_n(&percpu[cpu]->call_pending, true, __ATOMIC_RELEASE);
     smp_mb();
-    apic_send_ipi(0, APIC_DM_FIXED | APIC_DEST_OTHERS | VECTOR_CALL_FUNCTION);
+    for_each_cpu_in(cpu, &todo)
+        apic_send_ipi(percpu[cpu]->apic_id, APIC_DM_FIXED | VECTOR_CALL_FUNCTION);
     while (__atomic_load_n(&call.pending, __ATOMIC_ACQUIRE))
         cpu_relax();
     spin_unlock(&call.lock);
+}
+
+void smp_call_function(void (*fn)(void *), void *data)
+{
+    struct cpumask all;
+    cpumask_clear_all(&all);
+    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
+        if (percpu[cpu] && percpu[cpu]->online)
+            cpumask_set(&all, cpu);
+    smp_call_function_mask(&all, fn, data);
 }
 
 void smp_send_event_check(unsigned int cpu)

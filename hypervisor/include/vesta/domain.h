@@ -10,6 +10,7 @@
 #define VESTA_DOMAIN_H
 
 #include <public/xen.h>
+#include <vesta/cpumask.h>
 #include <vesta/frame.h>
 #include <vesta/spinlock.h>
 #include <vesta/timer.h>
@@ -109,6 +110,10 @@ struct domain {
     mfn_t shared_info_mfn;
     unsigned int max_vcpus;
     struct vcpu **vcpus;
+    /* CPUs whose TLB may hold this domain's translations: set by a CPU before it loads the domain's page tables,
+     * cleared once it has switched to another domain and flushed (arch/x86/flushtlb.c). */
+    struct cpumask dirty_cpus;
+    uint64_t tlb_writable_dropped;   /* TLB clock when a writable translation of its own frame last went away */
     /* Shutdown. */
     bool is_shutting_down, is_shut_down, is_dying;
     unsigned int shutdown_code;

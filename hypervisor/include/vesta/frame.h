@@ -24,7 +24,9 @@
 #define FRAME_C_RESERVED (1ULL << 61) /* not usable RAM (hole, firmware, MMIO) or never handed to the allocator */
 #define FRAME_C_XEN (1ULL << 60) /* hypervisor heap / image */
 #define FRAME_C_DIRTY (1ULL << 59) /* written since the log was last cleaned (live migration) */
-#define FRAME_C_FLAGS_MASK (0x1FULL << 59)
+#define FRAME_C_ZEROED (1ULL << 58) /* free frames only: contents known to be all zero (buddy.h) */
+#define FRAME_C_BLOCK_ZEROED (1ULL << 57) /* free block heads only: every frame of the block is ZEROED */
+#define FRAME_C_FLAGS_MASK (0x7FULL << 57)
 #define FRAME_C_COUNT_MASK ((1ULL << 48) - 1)
 
 /* type_info: page type in the top three bits, state flags below it, type reference count in the low bits. The

@@ -39,7 +39,9 @@ paddr_t trampoline_page(void);             /* a page below 1 MiB kept for AP sta
 /* Page allocator (buddy over the frame table). Returns the first frame or NULL. */
 struct frame *alloc_pages(unsigned int order);
 struct frame *alloc_pages_below(unsigned int order, paddr_t limit);
+struct frame *alloc_zeroed_pages_below(unsigned int order, paddr_t limit); /* limit 0: anywhere */
 void free_pages(struct frame *f, unsigned int order);
+bool scrub_free_pages(void); /* idle: zeroes one batch of free memory; false when all of it is known zero */
 void free_boot_frame(mfn_t mfn);          /* a boot module's frame, once consumed */
 void *alloc_hv_pages(unsigned int order);  /* mapped through the direct map, zeroed */
 void free_hv_pages(void *va, unsigned int order);

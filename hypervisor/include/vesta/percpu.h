@@ -6,11 +6,15 @@
 #ifndef VESTA_PERCPU_H
 #define VESTA_PERCPU_H
 
+#include <vesta/cpumask.h>
 #include <vesta/layout.h>
 #include <vesta/spinlock.h>
 #include <vesta/timer.h>
 
 #define MAX_CPUS 256
+_Static_assert(MAX_CPUS == CPUMASK_BITS, "a cpumask holds every CPU");
+
+struct domain;
 
 struct tss64 {
     uint32_t reserved0;
@@ -42,13 +46,18 @@ struct percpu {
     struct vcpu *runq;       /* runnable vCPUs pinned here, round robin */
     spinlock_t runq_lock;
     struct vcpu *fpu_owner;  /* whose state the FPU registers hold */
+    struct domain *tlb_domain; /* whose translations the TLB may hold (kept while idle); see flushtlb.c */
+    uint64_t tlb_flush_time;   /* TLB clock tick at which this CPU's last full flush began */
     struct tss64 *tss;
     struct timer_queue timers;
     uint64_t irq_count;
     uint64_t ipi_count;
     uint64_t idle_halts;
+    uint64_t tlb_flushes;    /* full flushes (flushtlb.c) */
     volatile uint32_t softirq_pending;
+    bool call_pending;       /* owes the cross-CPU call in flight (smp.c) */
     char brand[8];
+    uint64_t hc_count[64], hc_tsc[64]; /* hypercalls by number, and TSC ticks spent in them (debug key 'p') */
 };
 
 extern struct percpu *percpu[MAX_CPUS];

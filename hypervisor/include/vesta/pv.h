@@ -7,6 +7,7 @@
 #define VESTA_PV_H
 
 #include <vesta/domain.h>
+#include <vesta/flushtlb.h>
 #include <vesta/percpu.h>
 #include <vesta/traps.h>
 
@@ -73,8 +74,6 @@ void pv_init_guest_l4(struct domain *d, uint64_t *l4); /* hypervisor slots */
 bool pv_handle_pt_write_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
 bool pv_map_ldt_page(struct vcpu *v, uint64_t addr);   /* lazy LDT mapping on #PF in the window */
 void pv_load_gdt_ldt(struct vcpu *v);          /* on context switch: map v's GDT/LDT into the CPU window */
-void flush_tlb_domain(struct domain *d);
-
 /* dom0_build.c */
 struct dom0_layout;
 struct xen_elf_info;
@@ -88,6 +87,7 @@ typedef long (*hypercall_fn)(unsigned long, unsigned long, unsigned long, unsign
                              unsigned long);
 long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
                      unsigned long a5, unsigned long a6);
+void hypercall_stats_dump(bool reset); /* debug keys p and P */
 extern bool hypercall_preempt_check_flag;
 
 #define HC(name) long name(unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, \

@@ -40,6 +40,8 @@ extern bool cpu_has_smep, cpu_has_smap, cpu_has_nx, cpu_has_x2apic, cpu_has_pdpe
 void smp_boot_cpus(void);
 void smp_stop_others(void);
 void smp_call_function(void (*fn)(void *), void *data); /* runs fn on every other CPU, waits for all */
+struct cpumask;
+void smp_call_function_mask(const struct cpumask *mask, void (*fn)(void *), void *data); /* those in mask */
 void smp_init_ipis(void);
 void smp_selfcheck(void);
 struct percpu *percpu_alloc(unsigned int cpu, uint32_t apic_id, void *stack);

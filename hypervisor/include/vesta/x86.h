@@ -165,7 +165,9 @@ static inline void invlpg(const void *va) { __asm__ volatile("invlpg (%0)" ::"r"
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void smp_mb(void) { __asm__ volatile("mfence" ::: "memory"); }
 
-static inline void flush_tlb_local(void)
+/* Every translation this CPU holds, global ones included. Callers outside arch/x86/flushtlb.c want
+ * flush_tlb_local(), which also tells the TLB clock. */
+static inline void hw_flush_tlb_all(void)
 {
     unsigned long cr4 = read_cr4();
     if (cr4 & X86_CR4_PGE) {
@@ -175,6 +177,8 @@ static inline void flush_tlb_local(void)
         write_cr3(read_cr3());
     }
 }
+
+void flush_tlb_local(void); /* hw_flush_tlb_all() on the TLB clock (arch/x86/flushtlb.c) */
 
 struct __packed desc_ptr {
     uint16_t limit;

@@ -291,7 +291,9 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
         write_cr3(virt_to_maddr(idle_pg_table));
         reset_stack_and_call(frame, idle_entry);
     }
+    tlb_enter_domain_begin(next->domain);
     pv_load_cr3(next);
+    tlb_enter_domain_end(next->domain);
     pv_load_guest_cr4(next);
     if (dr7_active(next))
         pv_load_debugregs(next);

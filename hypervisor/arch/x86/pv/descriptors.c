@@ -106,23 +106,17 @@ static bool check_descriptor(uint64_t *desc)
 bool pv_check_descriptor(uint64_t *desc) { return check_descriptor(desc); }
 
 /* Runs on a frame's change to SEG_DESC: the guest may have had it writable until now, so stale writable TLB
- * entries are purged first; then every descriptor is checked (fixed up in place, as Xen does). */
+ * entries are purged first (those the TLB clock cannot rule out); then every descriptor is checked (fixed up in
+ * place, as Xen does). */
 static int validate_segdesc(struct frame *f, uint64_t type, void *ctx)
 {
     (void)type;
     struct domain *d = ctx;
-    flush_tlb_local();
-    for (unsigned int i = 0; i < d->max_vcpus; i++) {
-        struct vcpu *o = d->vcpus[i];
-        if (!o || o->processor == smp_processor_id() || percpu[o->processor]->curr != o)
-            continue;
-        /* Another CPU may still hold a writable translation. Flushing it needs interrupts (IPIs); the one caller
-         * that runs without them is a context switch reloading an LDT selector, where refusing is safe. */
-        if (!local_irq_enabled())
-            return -EAGAIN;
-        flush_tlb_domain(d);
-        break;
-    }
+    /* Flushing another CPU needs interrupts (IPIs); the one caller that runs without them is a context switch
+     * reloading an LDT selector, where refusing is safe. */
+    if (!flush_tlb_domain_since(d, __atomic_load_n(&d->tlb_writable_dropped, __ATOMIC_ACQUIRE),
+                                local_irq_enabled()))
+        return -EAGAIN;
     uint64_t *descs = mfn_to_virt(frame_to_mfn(f));
     for (unsigned int i = 0; i < PAGE_SIZE / 8; i++) {
         uint64_t v = __atomic_load_n(&descs[i], __ATOMIC_RELAXED);

@@ -7,7 +7,9 @@
 #include <vesta/errno.h>
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
+#include <vesta/percpu.h>
 #include <vesta/pv.h>
+#include <vesta/timer.h>
 #include <vesta/x86.h>
 
 static const hypercall_fn hypercall_table[64] = {
@@ -45,12 +47,89 @@ static const hypercall_fn hypercall_table[64] = {
     [__HYPERVISOR_mca] = do_mca,
 };
 
+#ifdef VESTA_HYPERCALL_STATS
+static const char *const hypercall_names[64] = {
+    [__HYPERVISOR_set_trap_table] = "set_trap_table",
+    [__HYPERVISOR_mmu_update] = "mmu_update",
+    [__HYPERVISOR_set_gdt] = "set_gdt",
+    [__HYPERVISOR_stack_switch] = "stack_switch",
+    [__HYPERVISOR_set_callbacks] = "set_callbacks",
+    [__HYPERVISOR_fpu_taskswitch] = "fpu_taskswitch",
+    [__HYPERVISOR_sched_op_compat] = "sched_op_compat",
+    [__HYPERVISOR_platform_op] = "platform_op",
+    [__HYPERVISOR_set_debugreg] = "set_debugreg",
+    [__HYPERVISOR_get_debugreg] = "get_debugreg",
+    [__HYPERVISOR_update_descriptor] = "update_descriptor",
+    [__HYPERVISOR_memory_op] = "memory_op",
+    [__HYPERVISOR_multicall] = "multicall",
+    [__HYPERVISOR_update_va_mapping] = "update_va_mapping",
+    [__HYPERVISOR_set_timer_op] = "set_timer_op",
+    [__HYPERVISOR_event_channel_op_compat] = "event_channel_op_compat",
+    [__HYPERVISOR_xen_version] = "xen_version",
+    [__HYPERVISOR_console_io] = "console_io",
+    [__HYPERVISOR_grant_table_op] = "grant_table_op",
+    [__HYPERVISOR_vm_assist] = "vm_assist",
+    [__HYPERVISOR_update_va_mapping_otherdomain] = "update_va_mapping_otherdomain",
+    [__HYPERVISOR_iret] = "iret",
+    [__HYPERVISOR_vcpu_op] = "vcpu_op",
+    [__HYPERVISOR_set_segment_base] = "set_segment_base",
+    [__HYPERVISOR_mmuext_op] = "mmuext_op",
+    [__HYPERVISOR_nmi_op] = "nmi_op",
+    [__HYPERVISOR_sched_op] = "sched_op",
+    [__HYPERVISOR_callback_op] = "callback_op",
+    [__HYPERVISOR_event_channel_op] = "event_channel_op",
+    [__HYPERVISOR_physdev_op] = "physdev_op",
+    [__HYPERVISOR_sysctl] = "sysctl",
+    [__HYPERVISOR_domctl] = "domctl",
+    [__HYPERVISOR_mca] = "mca",
+};
+#endif
+
 long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
                      unsigned long a5, unsigned long a6)
 {
     if (nr >= ARRAY_SIZE(hypercall_table) || !hypercall_table[nr])
         return -ENOSYS;
+#ifdef VESTA_HYPERCALL_STATS
+    uint64_t start = rdtsc();
+    long rc = hypercall_table[nr](a1, a2, a3, a4, a5, a6);
+    struct percpu *pc = this_cpu();
+    pc->hc_count[nr]++;
+    pc->hc_tsc[nr] += rdtsc() - start;
+    return rc;
+#else
     return hypercall_table[nr](a1, a2, a3, a4, a5, a6);
+#endif
+}
+
+/* Debug key 'p': in a build with HYPERCALL_STATS=1 (Makefile), calls and time per hypercall since boot or the
+ * last reset ('P'), summed over CPUs. A batch's entries are counted on their own as well as inside the
+ * multicall's time. Counting is a build option because even a flag test on this path shows in the path-length
+ * benchmark. */
+void hypercall_stats_dump(bool reset)
+{
+#ifndef VESTA_HYPERCALL_STATS
+    (void)reset;
+    printk("Hypercall statistics are not built in (make HYPERCALL_STATS=1)");
+#else
+    uint64_t khz = tsc_khz ? tsc_khz : 1;
+    printk("Hypercalls (calls, total ms, average us):");
+    for (unsigned int nr = 0; nr < 64; nr++) {
+        uint64_t n = 0, t = 0;
+        for (unsigned int c = 0; c < MAX_CPUS; c++) {
+            struct percpu *pc = percpu[c];
+            if (!pc)
+                continue;
+            n += pc->hc_count[nr];
+            t += pc->hc_tsc[nr];
+            if (reset)
+                pc->hc_count[nr] = pc->hc_tsc[nr] = 0;
+        }
+        if (n)
+            printk("  %2u %-24s %9lu %9lu.%03lu %7lu.%03lu", nr, hypercall_names[nr] ? hypercall_names[nr] : "?", n,
+                   t / khz, t * 1000 / khz % 1000, t * 1000 / khz / n, t * 1000000 / khz / n % 1000);
+    }
+#endif
 }
 
 void pv_syscall_entry(struct cpu_regs *regs)

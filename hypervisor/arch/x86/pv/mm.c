@@ -112,7 +112,6 @@ static mfn_t pte_mfn(uint64_t e) { return (e & PTE_ADDR_MASK) >> PAGE_SHIFT; }
 
 struct validate_ctx {
     struct domain *d;
-    bool flush_first; /* the frame was writable before: purge stale TLB entries before trusting its contents */
     int validate_rc;  /* what the validator returned (0 if it did not run) */
 };
 
@@ -293,8 +292,8 @@ static int validate_table(struct frame *f, uint64_t type, void *vctx)
     unsigned int level = (unsigned int)(type >> FRAME_T_SHIFT);
     mfn_t mfn = frame_to_mfn(f);
     uint64_t *t = mfn_to_virt(mfn);
-    if (ctx->flush_first)
-        flush_tlb_domain(d);
+    /* The guest may have dropped its writable translations without flushing: purge any still cached. */
+    flush_tlb_domain_since(d, __atomic_load_n(&d->tlb_writable_dropped, __ATOMIC_ACQUIRE), true);
     for (unsigned int i = 0; i < 512; i++) {
         if (level == 4 && !guest_l4_slot(i))
             continue;
@@ -332,8 +331,6 @@ int pv_get_page_type(struct domain *d, mfn_t mfn, uint64_t type)
 {
     struct frame *f = mfn_to_frame(mfn);
     struct validate_ctx ctx = {.d = d};
-    uint64_t old = __atomic_load_n(&f->type_info, __ATOMIC_ACQUIRE);
-    ctx.flush_first = (old & FRAME_T_MASK) == FRAME_T_WRITABLE && frame_type_is_pagetable(type);
     int rc = frame_get_type(f, type, frame_type_is_pagetable(type) ? validate_table : NULL, &ctx);
     if (rc && ctx.validate_rc)
         return ctx.validate_rc;
@@ -402,13 +399,24 @@ retry:
         }
         old = seen;
     }
+    /* Any change above L1 flushes (paging-structure caches may still walk a table that is about to change
+     * type). At L1 a removed translation is the guest's to flush, as on Xen: the TLB clock covers the frame being
+     * freed, and a lost writable translation stamps the domain for the frame's next change to a page-table or
+     * descriptor type (flushtlb.c) -- before the type reference goes, so that change cannot miss the stamp. A
+     * writable translation of another domain's frame is flushed instead: that domain's type changes consult its
+     * own dirty CPUs, not ours. */
+    if (level > 1) {
+        *flush = true;
+    } else if ((old & (_PAGE_PRESENT | _PAGE_RW)) == (_PAGE_PRESENT | _PAGE_RW) &&
+               (!(new & _PAGE_PRESENT) || ((old ^ new) & PTE_ADDR_MASK) || !(new & _PAGE_RW))) {
+        mfn_t gone = pte_mfn(old);
+        if (mfn_valid(gone) && mfn_to_frame(gone)->owner != pt_dom->id)
+            *flush = true;
+        else
+            tlb_note_writable_drop(pt_dom);
+    }
     if (!fast)
         put_entry(old, level, table);
-    /* Like Xen, any change above L1 flushes (paging-structure caches); at L1, only a removed or downgraded
-     * translation matters. */
-    if (level > 1 || ((old & _PAGE_PRESENT) && (!(new & _PAGE_PRESENT) || ((old ^ new) & PTE_ADDR_MASK) ||
-                                                ((old & _PAGE_RW) && !(new & _PAGE_RW)))))
-        *flush = true;
     return 0;
 }
 
@@ -435,21 +443,6 @@ static struct domain *get_pg_owner(struct domain *cur, domid_t id)
     if (id == DOMID_XEN)
         return &dom_xen;
     return domain_lookup(id);
-}
-
-void flush_tlb_domain(struct domain *d)
-{
-    flush_tlb_local();
-    /* vCPUs are pinned, so only the CPUs d's vCPUs live on can hold its translations (including global ones that
-     * survived a switch away): flush those whether or not the vCPU runs there right now. */
-    unsigned int me = smp_processor_id();
-    for (unsigned int i = 0; i < d->max_vcpus; i++) {
-        struct vcpu *v = d->vcpus[i];
-        if (v && v->processor != me) {
-            smp_call_function((void (*)(void *))flush_tlb_local, NULL);
-            return; /* that reached every other CPU */
-        }
-    }
 }
 
 /* Xen's guest_handle_okay() for an array of `count` elements of `size` bytes: the start must be a guest address
@@ -580,37 +573,54 @@ static mfn_t find_l1(uint64_t va, unsigned int *index)
 
 static bool is_canonical(uint64_t va) { return ((int64_t)va >> 47) == 0 || ((int64_t)va >> 47) == -1; }
 
-/* The UVMF_* / MMUEXT_*_MULTI vCPU mask: read from the guest (Xen's vcpumask_to_pcpumask). Every vCPU of a
- * domain lives on its own CPU and flush_tlb_domain() covers them all, so the mask only has to be readable. */
-static int read_vcpumask(struct domain *d, uint64_t va)
+/* The UVMF_* / MMUEXT_*_MULTI vCPU bitmap at va, turned into the CPUs to flush (Xen's vcpumask_to_pcpumask):
+ * each listed vCPU's CPU, if that CPU may hold the domain's translations. Bits past the domain's vCPUs are
+ * ignored. -EFAULT if the bitmap cannot be read. */
+static int vcpumask_to_cpus(struct domain *d, uint64_t va, struct cpumask *cpus)
 {
+    cpumask_clear_all(cpus);
     for (unsigned int i = 0; i < d->max_vcpus; i += 64) {
         uint64_t word;
         if (copy_from_guest(&word, va + i / 8, sizeof(word)))
             return -EFAULT;
+        for (; word; word &= word - 1) {
+            unsigned int id = i + (unsigned int)__builtin_ctzll(word);
+            struct vcpu *v = id < d->max_vcpus ? d->vcpus[id] : NULL;
+            if (v && cpumask_test(&d->dirty_cpus, v->processor))
+                cpumask_set(cpus, v->processor);
+        }
     }
     return 0;
 }
 
+/* A guest address a single-page flush may name (Xen's __addr_ok); anything else makes it a no-op, as in Xen. */
+static bool invlpg_ok(uint64_t va) { return is_canonical(va) && xen_addr_ok(va); }
+
+/* UVMF_TLB_FLUSH or UVMF_INVLPG on this CPU, every CPU of the domain, or the CPUs of a vCPU bitmap. */
 static long flush_by_flags(struct domain *d, uint64_t va, unsigned long flags)
 {
     unsigned long type = flags & UVMF_FLUSHTYPE_MASK, which = flags & ~UVMF_FLUSHTYPE_MASK;
-    long rc = 0;
     if (type != UVMF_TLB_FLUSH && type != UVMF_INVLPG)
         return 0;
     if (which == UVMF_LOCAL) {
-        if (type == UVMF_INVLPG) {
-            if (is_canonical(va))
-                invlpg((void *)va);
-        } else {
+        if (type == UVMF_TLB_FLUSH)
             flush_tlb_local();
-        }
+        else if (is_canonical(va))
+            invlpg((void *)va);
         return 0;
     }
-    if (which != UVMF_ALL)
-        rc = read_vcpumask(d, which);
-    flush_tlb_domain(d);
-    return rc;
+    struct cpumask cpus;
+    const struct cpumask *mask = &d->dirty_cpus;
+    if (which != UVMF_ALL) {
+        if (vcpumask_to_cpus(d, which, &cpus))
+            return -EFAULT;
+        mask = &cpus;
+    }
+    if (type == UVMF_TLB_FLUSH)
+        flush_tlb_mask(mask);
+    else if (invlpg_ok(va))
+        flush_tlb_one_mask(mask, va);
+    return 0;
 }
 
 static long update_va_mapping(struct domain *pg_owner, uint64_t va, uint64_t val, unsigned long flags)
@@ -633,7 +643,7 @@ static long update_va_mapping(struct domain *pg_owner, uint64_t va, uint64_t val
     if (rc)
         return rc; /* nothing changed: no flush */
     if (flush)
-        flush_tlb_domain(d); /* a dropped reference must not leave a usable stale translation anywhere */
+        flush_tlb_domain(d); /* see set_entry(): a foreign writable translation went away */
     return flush_by_flags(d, va, flags);
 }
 
@@ -768,18 +778,28 @@ static long mmuext_one(struct vcpu *v, struct domain *pg_owner, const struct mmu
             invlpg((void *)op->arg1.linear_addr);
         return 0;
     case MMUEXT_TLB_FLUSH_MULTI:
-    case MMUEXT_INVLPG_MULTI:
+    case MMUEXT_INVLPG_MULTI: {
         if (!own)
             return -EPERM;
-        if (read_vcpumask(d, op->arg2.vcpumask.p))
+        struct cpumask cpus;
+        if (vcpumask_to_cpus(d, op->arg2.vcpumask.p, &cpus))
             return -EINVAL;
+        if (op->cmd == MMUEXT_TLB_FLUSH_MULTI)
+            flush_tlb_mask(&cpus);
+        else if (invlpg_ok(op->arg1.linear_addr))
+            flush_tlb_one_mask(&cpus, op->arg1.linear_addr);
+        return 0;
+    }
+    case MMUEXT_TLB_FLUSH_ALL:
+        if (!own)
+            return -EPERM;
         flush_tlb_domain(d);
         return 0;
-    case MMUEXT_TLB_FLUSH_ALL:
     case MMUEXT_INVLPG_ALL:
         if (!own)
             return -EPERM;
-        flush_tlb_domain(d);
+        if (invlpg_ok(op->arg1.linear_addr))
+            flush_tlb_one_mask(&d->dirty_cpus, op->arg1.linear_addr);
         return 0;
     case MMUEXT_FLUSH_CACHE:
         if (!own)
@@ -839,8 +859,7 @@ int pv_write_l1_entry(struct domain *d, mfn_t table, unsigned int index, uint64_
     }
     bool flush = false;
     int rc = set_entry(d, d, table, index, new, 1, false, &flush);
-    /* A dropped or downgraded translation must not survive in any TLB: the frame may change type next. */
-    if (!rc && flush)
+    if (!rc && flush) /* see set_entry() */
         flush_tlb_domain(d);
     return rc;
 }
