@@ -13,8 +13,13 @@
  */
 #include "guest.h"
 
-static uint64_t rng;
-static bool verbose;
+/* The fuzzer's own state lives in .data, which the link map puts before the buffers below: a batch written past
+ * the end of a buffer runs upward, into the P2M and start_info after the image (and stops at the read-only page
+ * tables), so what the loop depends on is read from there once, at the start. */
+static uint64_t rng = 1;
+static bool verbose = true;
+static uint64_t nr_pages = 1;
+static const uint64_t *p2m_copy = (const uint64_t *)1;
 
 static uint64_t rnd(void)
 {
@@ -32,8 +37,8 @@ static const uint8_t ro_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = {1
 
 static uint64_t own_mfn(void)
 {
-    uint64_t pfn = rnd() % start_info->nr_pages;
-    return p2m()[pfn];
+    uint64_t pfn = rnd() % nr_pages;
+    return p2m_copy[pfn];
 }
 
 static uint64_t arg(void)
@@ -72,7 +77,8 @@ static bool excluded(unsigned long nr, uint64_t a1, uint64_t a2)
     case __HYPERVISOR_sched_op_compat:
         return a1 != SCHEDOP_yield;
     case __HYPERVISOR_vcpu_op:
-        return a2 == 0 && (a1 == VCPUOP_down || a1 == VCPUOP_initialise || a1 == VCPUOP_register_vcpu_info);
+        return a2 == 0 && (a1 == VCPUOP_down || a1 == VCPUOP_initialise || a1 == VCPUOP_register_vcpu_info ||
+                           a1 == VCPUOP_send_nmi);
     case __HYPERVISOR_callback_op:
         return a1 == CALLBACKOP_register;
     case __HYPERVISOR_mmuext_op:
@@ -82,6 +88,36 @@ static bool excluded(unsigned long nr, uint64_t a1, uint64_t a2)
         return false;
     default:
         return false;
+    }
+}
+
+extern char image_start[], image_end[];
+
+/* Our whole image is mapped writable (one RWX segment, ro_page included). */
+static bool in_image(uint64_t p) { return p >= (uint64_t)image_start && p < (uint64_t)image_end; }
+
+/* Batched calls write each element's result back into the array the guest passed. A huge count over our own
+ * memory makes the hypervisor write results, legitimately, across the rest of it (our state, start_info, the
+ * P2M), which ends the run after a few dozen calls without having tested anything (Xen then crashes the domain
+ * just the same). Over our image the count stays small; aimed anywhere else (unmapped, hypervisor,
+ * non-canonical) it stays as drawn, to test the hypervisor's own bounds. Breakpoints and general-detect in DR7
+ * would trap in our own code: those bits are left clear. */
+static void keep_batches_in_buffers(unsigned long nr, uint64_t *a1, uint64_t *a2, uint64_t *a3)
+{
+    switch (nr) {
+    case __HYPERVISOR_grant_table_op: /* (cmd, array, count) */
+        if (in_image(*a2))
+            *a3 = rnd() % 8;
+        break;
+    case __HYPERVISOR_mmu_update: /* (array, count, done, dom) */
+    case __HYPERVISOR_mmuext_op:
+        if (in_image(*a1))
+            *a2 = rnd() % 8;
+        break;
+    case __HYPERVISOR_set_debugreg: /* (reg, value) */
+        if (*a1 == 7 || *a1 == 5) /* DR5 is DR7 while CR4.DE is clear */
+            *a2 &= ~0x20ffUL;
+        break;
     }
 }
 
@@ -102,6 +138,8 @@ void test_main(void)
     const char *cl = (const char *)start_info->cmd_line;
     unsigned long seconds = parse_num(cl, "fuzz=", 60);
     verbose = strstr(cl, "fuzz-verbose") != NULL;
+    nr_pages = start_info->nr_pages;
+    p2m_copy = p2m();
     rng = parse_num(cl, "seed=", 1) * 0x9E3779B97F4A7C15ULL + 1;
     uint64_t start = system_time_ns(), end = start + seconds * 1000000000UL;
     unsigned long calls = 0;
@@ -116,16 +154,22 @@ void test_main(void)
                 continue;
             if (nr == __HYPERVISOR_update_va_mapping || nr == __HYPERVISOR_update_va_mapping_otherdomain)
                 a1 = (uint64_t)victim[rnd() % 8] + (rnd() % 2 ? 0 : rnd() % PAGE_SIZE);
+            keep_batches_in_buffers(nr, &a1, &a2, &a3);
             if (nr == __HYPERVISOR_multicall) {
                 /* A batch of calls drawn the same way: a random buffer would mostly fail to parse, and could
                  * smuggle in the calls excluded above. */
                 static multicall_entry_t mc[4];
                 unsigned int n = 0;
                 while (n < 4) {
-                    uint64_t op = rnd() % 56, b1 = rnd() % 40, b2 = arg();
+                    uint64_t op = rnd() % 56, b1 = rnd() % 40, b2 = arg(), b3 = arg();
                     if (op == __HYPERVISOR_multicall || excluded(op, b1, b2))
                         continue;
-                    mc[n] = (multicall_entry_t){.op = op, .args = {b1, b2, arg(), arg(), arg(), arg()}};
+                    /* The same rules as single calls: otherwise a batched update_va_mapping of page 0 (b1 is
+                     * small) maps one of our own frames there, and the next small pointer scribbles on it. */
+                    if (op == __HYPERVISOR_update_va_mapping || op == __HYPERVISOR_update_va_mapping_otherdomain)
+                        b1 = (uint64_t)victim[rnd() % 8];
+                    keep_batches_in_buffers(op, &b1, &b2, &b3);
+                    mc[n] = (multicall_entry_t){.op = op, .args = {b1, b2, b3, arg(), arg(), arg()}};
                     n++;
                 }
                 a1 = (uint64_t)mc;
