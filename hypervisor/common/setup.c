@@ -186,8 +186,10 @@ __noreturn void start_vesta(uint32_t magic, uint32_t info_pa)
     smp_boot_cpus();
     smp_selfcheck();
     console_start_input();
-    dom0_inspect();
+    /* The same point as Xen's "*** Building a PV Dom0 ***": everything before is the hypervisor's own boot;
+     * reading (and unpacking) the dom0 kernel is part of building dom0 on both. */
     printk("Ready to build dom0");
+    dom0_inspect();
     dom0_build();
     printk("CPUs idle, debug keys active");
 
