@@ -1,5 +1,4 @@
 /* Memory and string primitives for the freestanding hypervisor. */
-#define PAGE_SIZE_BYTES 4096
 #include <vesta/string.h>
 #include <vesta/types.h>
 
@@ -34,15 +33,6 @@ void *memset(void *dst, int c, size_t n)
     __asm__ volatile("rep stosq" : "+D"(dst), "+c"(quads) : "a"(pattern) : "memory");
     __asm__ volatile("rep stosb" : "+D"(dst), "+c"(tail) : "a"(pattern) : "memory");
     return ret;
-}
-
-void clear_pages(void *dst, size_t pages)
-{
-    uint64_t *q = dst, *end = q + pages * (PAGE_SIZE_BYTES / 8);
-    for (; q < end; q += 8) {
-        q[0] = 0; q[1] = 0; q[2] = 0; q[3] = 0;
-        q[4] = 0; q[5] = 0; q[6] = 0; q[7] = 0;
-    }
 }
 
 int memcmp(const void *a, const void *b, size_t n)

@@ -185,6 +185,24 @@ void memory_init(void)
  * translation of it (a guest's unflushed mapping, see arch/x86/flushtlb.c) is only handed out once every such CPU
  * has flushed. With `zero`, the frames hold zeros: only those the scrubber has not already cleared are cleared
  * here. */
+/* Frames leaving the free lists (for an owner or for the scrubber): every CPU that has not flushed since the
+ * newest free among them does so first. The stamps are left for the caller. */
+static void flush_before_reuse(const struct frame *f, unsigned int order)
+{
+    uint64_t freed_at = 0;
+    for (unsigned long i = 0; i < (1UL << order); i++)
+        freed_at = MAX(freed_at, f[i].type_info);
+    flush_tlb_for_reuse(freed_at);
+}
+
+/* Zeroes the frames the scrubber has not reached (count_info as buddy_alloc left it: 0 or FRAME_C_ZEROED). */
+static void zero_unscrubbed(const struct frame *f, unsigned int order)
+{
+    for (unsigned long i = 0; i < (1UL << order); i++)
+        if (!(f[i].count_info & FRAME_C_ZEROED))
+            memset(mfn_to_virt(frame_to_mfn(f + i)), 0, PAGE_SIZE);
+}
+
 static struct frame *alloc_frames(unsigned int order, paddr_t limit, bool zero)
 {
     unsigned long f = spin_lock_irqsave(&heap_lock);
@@ -193,17 +211,11 @@ static struct frame *alloc_frames(unsigned int order, paddr_t limit, bool zero)
     if (mfn < 0)
         return NULL;
     struct frame *frames = mfn_to_frame((mfn_t)mfn);
-    uint64_t freed_at = 0;
-    for (unsigned long i = 0; i < (1UL << order); i++) {
-        freed_at = MAX(freed_at, frames[i].type_info);
-        frames[i].type_info = 0;
-    }
-    flush_tlb_for_reuse(freed_at);
-    for (unsigned long i = 0; i < (1UL << order); i++) {
-        if (zero && !(frames[i].count_info & FRAME_C_ZEROED))
-            clear_pages(mfn_to_virt((mfn_t)mfn + i), 1);
-        frames[i].count_info = 0;
-    }
+    flush_before_reuse(frames, order);
+    if (zero)
+        zero_unscrubbed(frames, order);
+    for (unsigned long i = 0; i < (1UL << order); i++)
+        frames[i].type_info = frames[i].count_info = 0;
     return frames;
 }
 
@@ -264,17 +276,12 @@ bool scrub_free_pages(void)
     if (mfn < 0)
         return false;
     struct frame *f = mfn_to_frame((mfn_t)mfn);
-    uint64_t freed_at = 0;
-    for (unsigned long i = 0; i < (1UL << order); i++)
-        freed_at = MAX(freed_at, f[i].type_info);
     /* A guest may still write through a stale translation: only after a flush does zero stay zero. The stamps
      * stay, and are older than that flush for whoever allocates the frames next. */
-    flush_tlb_for_reuse(freed_at);
-    for (unsigned long i = 0; i < (1UL << order); i++) {
-        if (!(f[i].count_info & FRAME_C_ZEROED))
-            clear_pages(mfn_to_virt((mfn_t)mfn + i), 1);
+    flush_before_reuse(f, order);
+    zero_unscrubbed(f, order);
+    for (unsigned long i = 0; i < (1UL << order); i++)
         f[i].count_info = FRAME_C_ZEROED;
-    }
     fl = spin_lock_irqsave(&heap_lock);
     int rc = buddy_free(&heap, (uint64_t)mfn, order);
     spin_unlock_irqrestore(&heap_lock, fl);

@@ -75,17 +75,13 @@ void flush_tlb_one_mask(const struct cpumask *mask, uint64_t va)
         smp_call_function_mask(mask, invlpg_ipi, (void *)va);
 }
 
-bool flush_tlb_domain_since(struct domain *d, uint64_t stamp, bool may_ipi)
+bool flush_dropped_writables(struct domain *d, bool may_ipi)
 {
     struct cpumask cpus;
     cpumask_copy(&cpus, &d->dirty_cpus);
-    tlb_filter(&cpus, stamp);
-    if (!may_ipi) {
-        struct cpumask others = cpus;
-        cpumask_clear(&others, smp_processor_id());
-        if (!cpumask_empty(&others))
-            return false;
-    }
+    tlb_filter(&cpus, __atomic_load_n(&d->tlb_writable_dropped, __ATOMIC_ACQUIRE));
+    if (!may_ipi && !cpumask_subset_of_one(&cpus, smp_processor_id()))
+        return false;
     if (!cpumask_empty(&cpus))
         flush_tlb_mask(&cpus);
     return true;
@@ -96,10 +92,7 @@ void flush_tlb_for_reuse(uint64_t stamp)
     if (!stamp)
         return;
     struct cpumask cpus;
-    cpumask_clear_all(&cpus);
-    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
-        if (percpu[cpu] && percpu[cpu]->online)
-            cpumask_set(&cpus, cpu);
+    cpumask_online(&cpus);
     tlb_filter(&cpus, stamp);
     if (!cpumask_empty(&cpus))
         flush_tlb_mask(&cpus);

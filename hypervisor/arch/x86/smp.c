@@ -177,13 +177,18 @@ void smp_call_function_mask(const struct cpumask *mask, void (*fn)(void *), void
     spin_unlock(&call.lock);
 }
 
+void cpumask_online(struct cpumask *m)
+{
+    cpumask_clear_all(m);
+    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
+        if (percpu[cpu] && percpu[cpu]->online)
+            cpumask_set(m, cpu);
+}
+
 void smp_call_function(void (*fn)(void *), void *data)
 {
     struct cpumask all;
-    cpumask_clear_all(&all);
-    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
-        if (percpu[cpu] && percpu[cpu]->online)
-            cpumask_set(&all, cpu);
+    cpumask_online(&all);
     smp_call_function_mask(&all, fn, data);
 }
 

@@ -42,6 +42,7 @@ void smp_stop_others(void);
 void smp_call_function(void (*fn)(void *), void *data); /* runs fn on every other CPU, waits for all */
 struct cpumask;
 void smp_call_function_mask(const struct cpumask *mask, void (*fn)(void *), void *data); /* those in mask */
+void cpumask_online(struct cpumask *m); /* the CPUs online now */
 void smp_init_ipis(void);
 void smp_selfcheck(void);
 struct percpu *percpu_alloc(unsigned int cpu, uint32_t apic_id, void *stack);

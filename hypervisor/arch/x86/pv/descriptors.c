@@ -114,8 +114,7 @@ static int validate_segdesc(struct frame *f, uint64_t type, void *ctx)
     struct domain *d = ctx;
     /* Flushing another CPU needs interrupts (IPIs); the one caller that runs without them is a context switch
      * reloading an LDT selector, where refusing is safe. */
-    if (!flush_tlb_domain_since(d, __atomic_load_n(&d->tlb_writable_dropped, __ATOMIC_ACQUIRE),
-                                local_irq_enabled()))
+    if (!flush_dropped_writables(d, local_irq_enabled()))
         return -EAGAIN;
     uint64_t *descs = mfn_to_virt(frame_to_mfn(f));
     for (unsigned int i = 0; i < PAGE_SIZE / 8; i++) {

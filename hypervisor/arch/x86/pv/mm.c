@@ -293,7 +293,7 @@ static int validate_table(struct frame *f, uint64_t type, void *vctx)
     mfn_t mfn = frame_to_mfn(f);
     uint64_t *t = mfn_to_virt(mfn);
     /* The guest may have dropped its writable translations without flushing: purge any still cached. */
-    flush_tlb_domain_since(d, __atomic_load_n(&d->tlb_writable_dropped, __ATOMIC_ACQUIRE), true);
+    flush_dropped_writables(d, true);
     for (unsigned int i = 0; i < 512; i++) {
         if (level == 4 && !guest_l4_slot(i))
             continue;
