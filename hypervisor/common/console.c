@@ -136,9 +136,7 @@ void console_poll_input(void)
         for_dom0 = true;
     }
     if (for_dom0) {
-        struct domain *d0 = domain_lookup(0);
-        if (d0)
-            send_guest_global_virq(d0, 2 /* VIRQ_CONSOLE */);
+        send_guest_global_virq(hardware_domain, VIRQ_CONSOLE);
     }
 }
 

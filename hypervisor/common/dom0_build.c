@@ -175,7 +175,7 @@ void dom0_build(void)
     }
     /* The builder allocated exactly nr_pages under a limit of nr_pages; from now on dom0 may grow to Xen's
      * limit. (dom0 has not run yet.) */
-    struct domain *d0 = domain_lookup(0);
+    struct domain *d0 = hardware_domain;
     if (d0)
         d0->max_pages = MAX(max_pages, d0->tot_pages);
     /* The kernel is loaded: its module and any unpacked copy go back to the heap, as Xen frees them. */

@@ -1,94 +1,258 @@
-/* Domain and vCPU life cycle: creation, memory ownership, shutdown and crash. */
+/* Domain and vCPU life cycle: the domain table and references, creation and destruction, memory ownership,
+ * pausing by the toolstack, shutdown, and the teardown of a destroyed domain (vesta/domain.h has the model).
+ *
+ * Creation and final destruction mirror each other: domain_create() acquires in order and unwinds in exact
+ * reverse on failure, and domain_destroy() -- run when the last reference goes -- is that same unwinding. What
+ * must be given back while other domains may still hold on to parts of a domain (its page references, event
+ * channels, grant mappings) is released earlier, by domain_kill(), in the order of one table (teardown_steps[]):
+ * each step is preemptible and says where to resume, so XEN_DOMCTL_destroydomain finishes through hypercall
+ * continuations however large the domain.
+ *
+ * Locking: domain_table_lock guards the table, the id bitmap, the id rover and every domain's refcnt; d->lock a
+ * domain's page list and counts; d->shutdown_lock its shutdown state. The table lock is taken inside d->lock
+ * (a frame's last put drops the page reference under neither, see domain_free_page()). */
 #include <public/sched.h>
+#include <public/vcpu.h>
 #include <vesta/acpi.h>
 #include <vesta/domain.h>
 #include <vesta/errno.h>
+#include <vesta/grant_table.h>
+#include <vesta/irq.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/pv.h>
 #include <vesta/setup.h>
 
-struct domain *domain_table[MAX_DOMAINS];
+struct domain *hardware_domain;
+
+/* ---- The domain table. */
+
+static struct domain *domain_table[DOMID_FIRST_RESERVED];
+static uint64_t domid_used[DOMID_FIRST_RESERVED / 64 + 1];
+static domid_t domid_rover;
 static spinlock_t domain_table_lock = SPINLOCK_INIT;
 
-struct domain *domain_lookup(domid_t id)
+/* A reference on d, found in the table under its lock: refused once the count reached 0 (d is leaving) and,
+ * unless `any`, once d is dying. */
+static struct domain *get_locked(struct domain *d, bool any)
 {
-    if (id >= MAX_DOMAINS)
+    ASSERT(spin_is_locked(&domain_table_lock));
+    if (!d || !d->refcnt || (!any && d->is_dying != DOMDYING_alive))
         return NULL;
-    return __atomic_load_n(&domain_table[id], __ATOMIC_ACQUIRE);
+    d->refcnt++;
+    return d;
+}
+
+static struct domain *lookup(domid_t id, bool any)
+{
+    if (id >= DOMID_FIRST_RESERVED)
+        return NULL;
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    struct domain *d = get_locked(domain_table[id], any);
+    spin_unlock_irqrestore(&domain_table_lock, f);
+    return d;
+}
+
+struct domain *domain_get(domid_t id) { return lookup(id, false); }
+struct domain *domain_get_any(domid_t id) { return lookup(id, true); }
+
+struct domain *domain_get_by_any_id(domid_t id)
+{
+    if (id != DOMID_SELF)
+        return domain_get(id);
+    struct domain *d = current_domain();
+    domain_hold(d);
+    return d;
+}
+
+struct domain *domain_get_next(domid_t from)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    struct domain *d = NULL;
+    for (unsigned int w = from / 64; w < ARRAY_SIZE(domid_used) && !d; w++) {
+        uint64_t bits = domid_used[w];
+        if (w == from / 64)
+            bits &= ~0UL << (from % 64);
+        for (; bits && !d; bits &= bits - 1)
+            d = get_locked(domain_table[w * 64 + (unsigned int)__builtin_ctzll(bits)], true);
+    }
+    spin_unlock_irqrestore(&domain_table_lock, f);
+    return d;
+}
+
+void domain_hold(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    ASSERT(d->refcnt > 0);
+    d->refcnt++;
+    spin_unlock_irqrestore(&domain_table_lock, f);
+}
+
+static void domain_destroy(struct domain *d);
+
+void domain_put(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    ASSERT(d->refcnt > 0);
+    bool last = --d->refcnt == 0;
+    spin_unlock_irqrestore(&domain_table_lock, f);
+    if (last)
+        domain_destroy(d);
+}
+
+static bool id_is_free(domid_t id) { return !domain_table[id]; }
+
+/* Enters d under the id it asks for, or (DOMID_INVALID) the next free one after the last handed out, as Xen's
+ * createdomain picks it. -EEXIST: the id is taken; -ENOMEM: none is free. */
+static int table_insert(struct domain *d, domid_t want)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    int rc = 0;
+    domid_t id = want;
+    if (want == DOMID_INVALID) {
+        for (id = (domid_t)(domid_rover + 1); id != domid_rover; id++) {
+            if (id == DOMID_FIRST_RESERVED)
+                id = 1;
+            if (id_is_free(id))
+                break;
+        }
+        if (id == domid_rover)
+            rc = -ENOMEM;
+        else
+            domid_rover = id;
+    } else if (!id_is_free(id)) {
+        rc = -EEXIST;
+    }
+    if (!rc) {
+        d->id = id;
+        domid_used[id / 64] |= 1UL << (id % 64);
+        __atomic_store_n(&domain_table[id], d, __ATOMIC_RELEASE);
+    }
+    spin_unlock_irqrestore(&domain_table_lock, f);
+    return rc;
+}
+
+static void table_remove(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    ASSERT(domain_table[d->id] == d && !d->refcnt);
+    domain_table[d->id] = NULL;
+    domid_used[d->id / 64] &= ~(1UL << (d->id % 64));
+    spin_unlock_irqrestore(&domain_table_lock, f);
 }
 
 struct vcpu *current_vcpu(void) { return this_cpu()->curr; }
 
-struct domain *domain_create(domid_t id, unsigned int max_vcpus, bool privileged)
+/* ---- Hypervisor frames shared with a domain. */
+
+void *domain_share_xen_page(struct domain *d)
 {
-    if (id >= MAX_DOMAINS || !max_vcpus || max_vcpus > MAX_VIRT_CPUS)
+    void *p = alloc_hv_pages(0);
+    if (!p)
         return NULL;
+    mfn_t mfn = virt_to_mfn(p);
+    struct frame *f = mfn_to_frame(mfn);
+    f->type_info = 0;
+    f->count_info = FRAME_C_ALLOCATED | FRAME_C_XEN | 1; /* the hypervisor's reference; never the guest's last */
+    set_gpfn_from_mfn(mfn, M2P_INVALID);
+    __atomic_store_n(&f->owner, d->id, __ATOMIC_RELEASE);
+    return p;
+}
+
+/* The hypervisor lets go of a shared frame. If the domain (or a domain that mapped it) still holds references,
+ * the frame becomes an orphan: owned by the hypervisor's pseudo-domain, so nothing can map it again, and freed by
+ * the last put (domain_free_page()). */
+void domain_unshare_xen_page(void *p)
+{
+    struct frame *f = mfn_to_frame(virt_to_mfn(p));
+    __atomic_store_n(&f->owner, FRAME_OWNER_XEN, __ATOMIC_RELEASE);
+    frame_clear_count_flags(f, FRAME_C_XEN | FRAME_C_ALLOCATED);
+    if (frame_put_ref(f))
+        free_hv_pages(p, 0);
+}
+
+/* ---- Creation and final destruction. */
+
+static void vcpu_destroy(struct vcpu *v);
+
+struct domain *domain_create(const struct domain_config *cfg, int *err)
+{
+    int rc = -EINVAL;
+    if (!cfg->max_vcpus || cfg->max_vcpus > MAX_VIRT_CPUS || cfg->max_evtchn_port >= EVTCHN_2L_NR_CHANNELS ||
+        !cfg->max_grant_version || cfg->max_grant_version > 2)
+        goto out;
+    rc = -ENOMEM;
     struct domain *d = xzalloc(sizeof(*d));
     if (!d)
-        return NULL;
-    d->id = id;
-    d->privileged = privileged;
-    d->io_all = privileged;
+        goto out;
+    d->privileged = cfg->privileged;
+    d->io_all = cfg->privileged;
+    memcpy(d->handle, cfg->handle, sizeof(d->handle));
+    d->ssidref = cfg->ssidref;
+    d->refcnt = 2; /* the table's, and the caller's */
+    d->controller_pause_count = cfg->privileged ? 0 : 1; /* domUs start paused for the toolstack to build */
+    d->pause_count = d->controller_pause_count;
+    d->shutdown_code = SHUTDOWN_CODE_INVALID;
     d->lock = (spinlock_t)SPINLOCK_INIT;
+    d->shutdown_lock = (spinlock_t)SPINLOCK_INIT;
     frame_list_init(&d->pages);
-    d->max_vcpus = max_vcpus;
-    d->vcpus = xzalloc(max_vcpus * sizeof(*d->vcpus));
-    void *si = alloc_hv_pages(0);
-    if (!d->vcpus || !si)
-        goto fail;
-    d->shared_info = si;
-    d->shared_info_mfn = virt_to_mfn(si);
-    /* The shared-info page belongs to the hypervisor but the domain may map it writable: Xen shares it the same
-     * way (owner = the domain, never freed while the domain lives). */
-    struct frame *sf = mfn_to_frame(d->shared_info_mfn);
-    sf->owner = id;
-    sf->count_info = FRAME_C_ALLOCATED | FRAME_C_XEN | 1; /* FRAME_C_XEN: never freed by a guest's last put */
-    set_gpfn_from_mfn(d->shared_info_mfn, M2P_INVALID);
-    evtchn_init_domain(d);
-    if (!d->evtchn)
-        goto fail;
-    spin_lock(&domain_table_lock);
-    if (domain_table[id]) {
-        spin_unlock(&domain_table_lock);
-        goto fail;
-    }
-    __atomic_store_n(&domain_table[id], d, __ATOMIC_RELEASE);
-    spin_unlock(&domain_table_lock);
+    d->address_size = 64;
+    d->max_grant_frames = cfg->max_grant_frames;
+    d->max_maptrack_frames = cfg->max_maptrack_frames;
+    d->max_grant_version = cfg->max_grant_version;
+    d->max_vcpus = cfg->max_vcpus;
+    d->vcpus = xzalloc(cfg->max_vcpus * sizeof(*d->vcpus));
+    if (!d->vcpus)
+        goto fail_vcpus;
+    /* The id first: the shared frame's owner names it. */
+    rc = table_insert(d, cfg->id);
+    if (rc)
+        goto fail_id;
+    rc = -ENOMEM;
+    d->shared_info = domain_share_xen_page(d);
+    if (!d->shared_info)
+        goto fail_shared_info;
+    d->shared_info_mfn = virt_to_mfn(d->shared_info);
+    rc = evtchn_init_domain(d, cfg->max_evtchn_port);
+    if (rc)
+        goto fail_evtchn;
+    if (cfg->privileged && !hardware_domain)
+        hardware_domain = d;
+    *err = 0;
     return d;
-fail:
-    if (si)
-        free_hv_pages(si, 0);
+
+fail_evtchn:
+    domain_unshare_xen_page(d->shared_info);
+fail_shared_info:
+    d->refcnt = 0;
+    table_remove(d);
+fail_id:
     xfree(d->vcpus);
-    xfree(d->evtchn);
+fail_vcpus:
     xfree(d);
+out:
+    *err = rc;
     return NULL;
 }
 
-static void vcpu_timer_fn(void *data)
+/* The last reference went: nothing refers to d any more, no frame is d's but the hypervisor frames it shares,
+ * and its vCPUs are off every CPU. Undoes domain_create() and vcpu_create(), in reverse. */
+static void domain_destroy(struct domain *d)
 {
-    struct vcpu *v = data;
-    send_guest_virq(v, 0 /* VIRQ_TIMER */);
+    ASSERT(d->is_dying == DOMDYING_dead && !d->tot_pages);
+    printk("Domain %u destroyed", d->id);
+    for_each_vcpu (d, v)
+        vcpu_destroy(v);
+    grant_table_destroy(d);
+    xfree(d->pirqs);
+    evtchn_free_domain(d);
+    domain_unshare_xen_page(d->shared_info);
+    table_remove(d);
+    xfree(d->vcpus);
+    xfree(d);
 }
 
-static void vcpu_periodic_fn(void *data)
-{
-    struct vcpu *v = data;
-    send_guest_virq(v, 0 /* VIRQ_TIMER */);
-    if (v->periodic_period)
-        timer_set(&v->periodic_timer, v->periodic_timer.expires + v->periodic_period);
-}
-
-static void vcpu_poll_timeout(void *data)
-{
-    struct vcpu *v = data;
-    if (v->polling) {
-        v->polling = false;
-        vcpu_wake(v);
-    }
-}
-
-struct vcpu *vcpu_create(struct domain *d, unsigned int id, unsigned int processor)
+struct vcpu *vcpu_create(struct domain *d, unsigned int id)
 {
     if (id >= d->max_vcpus || d->vcpus[id])
         return NULL;
@@ -97,9 +261,9 @@ struct vcpu *vcpu_create(struct domain *d, unsigned int id, unsigned int process
         return NULL;
     v->id = id;
     v->domain = d;
-    v->processor = processor;
-    v->state = VCPU_DOWN;
-    v->runstate = 3; /* offline */
+    v->processor = sched_pick_cpu();
+    v->pause_flags = VPF_DOWN;
+    v->runstate = RUNSTATE_offline;
     v->runstate_entry_time = now_ns();
     if (id < XEN_LEGACY_MAX_VCPUS)
         v->vcpu_info = &d->shared_info->vcpu_info[id];
@@ -107,21 +271,46 @@ struct vcpu *vcpu_create(struct domain *d, unsigned int id, unsigned int process
         v->vcpu_info->evtchn_upcall_mask = 1;
     v->pv.kernel_mode = true;
     v->pv.event_mask_on_callback = true;
-    timer_init(&v->singleshot_timer, vcpu_timer_fn, v, "vcpu singleshot", processor);
-    timer_init(&v->periodic_timer, vcpu_periodic_fn, v, "vcpu periodic", processor);
-    timer_init(&v->poll_timer, vcpu_poll_timeout, v, "vcpu poll", processor);
     vcpu_init_fpu(v);
     vcpu_guest_init(v); /* events/time: vCPU timers, the default periodic tick, the wallclock (vCPU 0) */
+    sched_vcpu_placed(v);
     __atomic_store_n(&d->vcpus[id], v, __ATOMIC_RELEASE);
     return v;
 }
 
-static void domain_add_frame(struct domain *d, struct frame *f)
+static void vcpu_kill_timers(struct vcpu *v)
+{
+    timer_kill(&v->poll_timer);
+    timer_kill(&v->periodic_timer);
+    timer_kill(&v->singleshot_timer);
+}
+
+static void vcpu_destroy(struct vcpu *v)
+{
+    vcpu_kill_timers(v);
+    pv_vcpu_forget(v); /* no CPU keeps pointers to it (FPU owner, descriptor-table window) */
+    sched_vcpu_removed(v);
+    v->domain->vcpus[v->id] = NULL;
+    xfree(v);
+}
+
+/* ---- Memory ownership. A domain's frames together hold one reference on it: taken when tot_pages leaves 0,
+ * dropped when it returns there, so a frame that outlives its owner's teardown (still mapped elsewhere) keeps
+ * the owner's structure, and its id, until it is freed. */
+
+/* Adds f to d's list, unless d is dying or would exceed max_pages. */
+static bool domain_add_frame(struct domain *d, struct frame *f)
 {
     spin_lock(&d->lock);
+    if (d->is_dying != DOMDYING_alive || d->tot_pages >= d->max_pages) {
+        spin_unlock(&d->lock);
+        return false;
+    }
     frame_list_add_tail(frame_table, &d->pages, (uint32_t)frame_to_mfn(f));
-    d->tot_pages++;
+    if (d->tot_pages++ == 0)
+        domain_hold(d);
     spin_unlock(&d->lock);
+    return true;
 }
 
 struct frame *domain_alloc_pages(struct domain *d, unsigned int order)
@@ -132,11 +321,15 @@ struct frame *domain_alloc_pages(struct domain *d, unsigned int order)
     if (!f)
         return NULL;
     for (unsigned long i = 0; i < (1UL << order); i++) {
-        struct frame *p = f + i;
-        p->owner = d->id;
-        p->type_info = 0;
-        p->count_info = FRAME_C_ALLOCATED | 1;
-        domain_add_frame(d, p);
+        if (domain_assign_page(d, f + i)) {
+            /* Raced with a change of max_pages or death: give back what was assigned and what was not. */
+            for (unsigned long j = 0; j < i; j++)
+                if (frame_put_ref(f + j))
+                    domain_free_page(f + j);
+            for (unsigned long j = i; j < (1UL << order); j++)
+                free_pages(f + j, 0);
+            return NULL;
+        }
     }
     return f;
 }
@@ -145,27 +338,45 @@ int domain_assign_page(struct domain *d, struct frame *f)
 {
     if (frame_ref_count(f))
         return -EBUSY;
-    f->owner = d->id;
     f->type_info = 0;
     f->count_info = FRAME_C_ALLOCATED | 1;
-    domain_add_frame(d, f);
+    __atomic_store_n(&f->owner, d->id, __ATOMIC_RELEASE);
+    if (!domain_add_frame(d, f)) {
+        f->count_info = 0;
+        __atomic_store_n(&f->owner, FRAME_OWNER_NONE, __ATOMIC_RELEASE);
+        return -EINVAL;
+    }
     return 0;
 }
 
+/* The last reference to f went. Its owner is a domain (whose frames hold a reference on it, so it is still
+ * there), the hypervisor for an orphaned shared frame (domain_unshare_xen_page()), or nobody for a stolen frame
+ * that found no new owner (domain_steal_page()). */
 void domain_free_page(struct frame *f)
 {
-    struct domain *d = domain_lookup((domid_t)f->owner);
-    if (d) {
+    uint32_t owner = __atomic_load_n(&f->owner, __ATOMIC_ACQUIRE);
+    mfn_t mfn = frame_to_mfn(f);
+    if (owner == FRAME_OWNER_XEN) {
+        free_hv_pages(mfn_to_virt(mfn), 0);
+        return;
+    }
+    struct domain *d = NULL;
+    bool last = false;
+    if (owner != FRAME_OWNER_NONE) {
+        ASSERT(owner < DOMID_FIRST_RESERVED && domain_table[owner]);
+        d = domain_table[owner];
         spin_lock(&d->lock);
-        frame_list_remove(frame_table, &d->pages, (uint32_t)frame_to_mfn(f));
-        d->tot_pages--;
+        frame_list_remove(frame_table, &d->pages, (uint32_t)mfn);
+        last = --d->tot_pages == 0;
         spin_unlock(&d->lock);
     }
     f->owner = FRAME_OWNER_NONE;
     f->count_info = 0;
     f->type_info = 0;
-    set_gpfn_from_mfn(frame_to_mfn(f), M2P_INVALID);
+    set_gpfn_from_mfn(mfn, M2P_INVALID);
     free_pages(f, 0);
+    if (last)
+        domain_put(d);
 }
 
 /* Xen's steal_page(), for page exchange and grant transfer: takes a frame away from d, but only if nothing but
@@ -187,20 +398,51 @@ int domain_steal_page(struct domain *d, mfn_t mfn)
                                           false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
     spin_lock(&d->lock);
     frame_list_remove(frame_table, &d->pages, (uint32_t)mfn);
-    d->tot_pages--;
+    bool last = --d->tot_pages == 0;
     spin_unlock(&d->lock);
     f->type_info = 0;
     __atomic_store_n(&f->owner, FRAME_OWNER_NONE, __ATOMIC_RELEASE);
+    if (last)
+        domain_put(d);
     return 0;
 }
+
+/* ---- Pausing by the toolstack. */
+
+int domain_pause_by_controller(struct domain *d)
+{
+    int old = __atomic_load_n(&d->controller_pause_count, __ATOMIC_ACQUIRE);
+    do {
+        if (old + 1 > 255) /* Xen's bound: the count must not be able to overflow the domain's pause count */
+            return -EOVERFLOW;
+    } while (!__atomic_compare_exchange_n(&d->controller_pause_count, &old, old + 1, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_ACQUIRE));
+    domain_pause(d);
+    return 0;
+}
+
+int domain_unpause_by_controller(struct domain *d)
+{
+    int old = __atomic_load_n(&d->controller_pause_count, __ATOMIC_ACQUIRE);
+    do {
+        if (old - 1 < 0)
+            return -EINVAL;
+    } while (!__atomic_compare_exchange_n(&d->controller_pause_count, &old, old - 1, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_ACQUIRE));
+    /* Creation is finished when the toolstack first lets the domain run. */
+    if (old == 1)
+        d->creation_finished = true;
+    domain_unpause(d);
+    return 0;
+}
+
+/* ---- Shutdown. */
 
 static const char *const shutdown_reasons[] = {"poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"};
 
 /* The whole machine follows dom0: when it shuts down there is nothing left to run. */
-static void dom0_gone(struct domain *d)
+static __noreturn void hardware_domain_gone(struct domain *d)
 {
-    if (d->id != 0)
-        return;
     if (d->shutdown_code == SHUTDOWN_reboot) {
         printk("Domain 0 shutdown: rebooting machine");
         machine_restart();
@@ -220,17 +462,57 @@ static void dom0_gone(struct domain *d)
     machine_halt();
 }
 
+/* Every vCPU is paused for the shutdown: the domain is shut down, and the control domain hears of it. (Xen lets
+ * an HVM vCPU defer its pause; a PV vCPU never does, so this completes at once.) shutdown_lock held. */
+static void finalise_shutdown(struct domain *d)
+{
+    ASSERT(spin_is_locked(&d->shutdown_lock));
+    if (d->is_shut_down)
+        return;
+    d->is_shut_down = true;
+    send_global_virq(VIRQ_DOM_EXC);
+}
+
 void domain_shutdown(struct domain *d, unsigned int reason)
 {
-    if (d->is_shutting_down)
+    unsigned long f = spin_lock_irqsave(&d->shutdown_lock);
+    if (d->shutdown_code == SHUTDOWN_CODE_INVALID)
+        d->shutdown_code = (uint8_t)reason;
+    reason = d->shutdown_code;
+    if (d == hardware_domain) {
+        spin_unlock_irqrestore(&d->shutdown_lock, f);
+        printk("Domain %u shut down: reason %s (%u)", d->id,
+               reason < ARRAY_SIZE(shutdown_reasons) ? shutdown_reasons[reason] : "unknown", reason);
+        hardware_domain_gone(d);
+    }
+    if (d->is_shutting_down) {
+        spin_unlock_irqrestore(&d->shutdown_lock, f);
         return;
+    }
     d->is_shutting_down = true;
-    d->shutdown_code = reason;
     printk("Domain %u shut down: reason %s (%u)", d->id,
            reason < ARRAY_SIZE(shutdown_reasons) ? shutdown_reasons[reason] : "unknown", reason);
-    vcpu_pause_all(d);
-    d->is_shut_down = true;
-    dom0_gone(d);
+    for_each_vcpu (d, v) {
+        vcpu_pause_nosync(v);
+        v->paused_for_shutdown = true;
+    }
+    finalise_shutdown(d);
+    spin_unlock_irqrestore(&d->shutdown_lock, f);
+}
+
+void domain_resume(struct domain *d)
+{
+    domain_pause(d); /* nothing of d runs while its shutdown state is reset */
+    unsigned long f = spin_lock_irqsave(&d->shutdown_lock);
+    d->is_shutting_down = d->is_shut_down = false;
+    d->shutdown_code = SHUTDOWN_CODE_INVALID;
+    for_each_vcpu (d, v) {
+        if (v->paused_for_shutdown)
+            vcpu_unpause(v);
+        v->paused_for_shutdown = false;
+    }
+    spin_unlock_irqrestore(&d->shutdown_lock, f);
+    domain_unpause(d);
 }
 
 void domain_crash(struct domain *d, const char *fmt, ...)
@@ -241,14 +523,91 @@ void domain_crash(struct domain *d, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     struct vcpu *v = current_vcpu();
-    if (v && v->domain == d)
+    if (d->is_shutting_down) {
+        /* Already on its way out: the first reason stands. */
+    } else if (v && v->domain == d) {
         pr_err("Domain %u (vcpu %u) crashed: %s", d->id, v->id, buf);
-    else
-        pr_err("Domain %u crashed: %s", d->id, buf);
-    if (v && v->domain == d) {
         struct cpu_regs *r = guest_frame();
         pr_err("  guest RIP %04lx:%016lx RSP %016lx RFLAGS %08lx %s mode", r->cs, r->rip, r->rsp, r->rflags,
                v->pv.kernel_mode ? "kernel" : "user");
+    } else {
+        pr_err("Domain %u crashed: %s", d->id, buf);
     }
     domain_shutdown(d, SHUTDOWN_crash);
+}
+
+/* ---- Teardown (XEN_DOMCTL_destroydomain). Resources go back in the order below, which is the order of their
+ * dependencies: the grant mappings d made (their pins in other domains' tables), d's event channels (their
+ * other ends), what its vCPUs hold (descriptor tables, page-table bases, registered pages), then its memory:
+ * page-table references top down, L4 first, so that each level's devalidation drops the references that kept
+ * the next one validated, with any table still validated after its level's pass (held by a linear page-table
+ * cycle) devalidated by force; the same passes drop pins and allocation references, freeing every frame nobody
+ * else maps. What is left (frames mapped by other domains, d's structures) goes with the last reference.
+ *
+ * A step returns 0 when done or -ERESTART to be called again; d->teardown_cursor is the step's own bookmark,
+ * zeroed between steps. */
+
+struct teardown_step {
+    const char *name;
+    int (*release)(struct domain *d);
+};
+
+static int release_vcpus(struct domain *d)
+{
+    for_each_vcpu (d, v) {
+        vcpu_kill_timers(v); /* a dying domain gets no more timer events */
+        pv_vcpu_release(v);
+    }
+    return 0;
+}
+
+static int release_l4(struct domain *d) { return pv_relinquish_memory(d, 4); }
+static int release_l3(struct domain *d) { return pv_relinquish_memory(d, 3); }
+static int release_l2(struct domain *d) { return pv_relinquish_memory(d, 2); }
+
+static const struct teardown_step teardown_steps[] = {
+    {"grant mappings", gnttab_release_mappings},
+    {"event channels", evtchn_destroy},
+    {"vCPU state", release_vcpus},
+    {"physical IRQs", pirq_release_domain},
+    {"L4 tables, pins and allocations", release_l4},
+    {"L3 tables", release_l3},
+    {"L2 tables", release_l2},
+};
+
+int domain_kill(struct domain *d)
+{
+    if (d == current_domain())
+        return -EINVAL;
+    switch (d->is_dying) {
+    case DOMDYING_alive:
+        domain_pause(d);
+        d->is_dying = DOMDYING_dying;
+        /* Allocations check is_dying under d->lock: once this lock was free once, no frame can join the list
+         * behind the teardown's back. */
+        spin_lock(&d->lock);
+        d->outstanding_pages = 0;
+        spin_unlock(&d->lock);
+        d->teardown_step = 0;
+        d->teardown_cursor = 0;
+        /* fall through */
+    case DOMDYING_dying:
+        while (d->teardown_step < ARRAY_SIZE(teardown_steps)) {
+            int rc = teardown_steps[d->teardown_step].release(d);
+            if (rc) {
+                ASSERT(rc == -ERESTART);
+                return rc;
+            }
+            d->teardown_step++;
+            d->teardown_cursor = 0;
+        }
+        d->is_dying = DOMDYING_dead;
+        printk("Domain %u dead: %lu pages still mapped elsewhere", d->id, d->tot_pages);
+        domain_put(d); /* the table's reference */
+        send_global_virq(VIRQ_DOM_EXC);
+        /* fall through */
+    case DOMDYING_dead:
+        break;
+    }
+    return 0;
 }

@@ -48,14 +48,23 @@ struct evtchn {
     } u;
 };
 
-void evtchn_init_domain(struct domain *d)
+int evtchn_init_domain(struct domain *d, unsigned int max_port)
 {
     d->evtchn_lock = (spinlock_t)SPINLOCK_INIT;
-    d->evtchn = xzalloc(sizeof(struct evtchn) * EVTCHN_2L_NR_CHANNELS);
+    d->max_evtchns = max_port + 1;
+    /* Whole buckets: the valid range grows a bucket at a time, and every valid port has its entry. */
+    d->evtchn = xzalloc(sizeof(struct evtchn) * ALIGN_UP(d->max_evtchns, EVTCHNS_PER_BUCKET));
     if (!d->evtchn)
-        return;
+        return -ENOMEM;
     d->evtchn_valid = EVTCHNS_PER_BUCKET;
     d->evtchn[0].state = ECS_RESERVED;
+    return 0;
+}
+
+void evtchn_free_domain(struct domain *d)
+{
+    xfree(d->evtchn);
+    d->evtchn = NULL;
 }
 
 static bool port_is_valid(const struct domain *d, evtchn_port_t port)
@@ -82,13 +91,6 @@ static bool virq_is_global(unsigned int virq)
     }
 }
 
-/* XSM's default policy for "target" operations: a domain acts on itself, the control domain on anyone. */
-static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
-
-static struct domain *lookup_any_id(domid_t id)
-{
-    return id == DOMID_SELF ? current_domain() : domain_lookup(id);
-}
 
 static unsigned long lock_domain(struct domain *d) { return spin_lock_irqsave(&d->evtchn_lock); }
 static void unlock_domain(struct domain *d, unsigned long f) { spin_unlock_irqrestore(&d->evtchn_lock, f); }
@@ -119,9 +121,9 @@ static void unlock_two(struct domain *a, struct domain *b, unsigned long f)
 /* The lowest free port, growing the valid range by a bucket when every valid port is taken. Lock held. */
 static int get_free_port(struct domain *d)
 {
-    if (d->is_dying)
+    if (d->is_dying != DOMDYING_alive)
         return -EINVAL;
-    for (unsigned int port = 0; port < EVTCHN_2L_NR_CHANNELS; port++) {
+    for (unsigned int port = 0; port < d->max_evtchns; port++) {
         if (port >= d->evtchn_valid) {
             __atomic_store_n(&d->evtchn_valid, d->evtchn_valid + EVTCHNS_PER_BUCKET, __ATOMIC_RELEASE);
             return (int)port;
@@ -150,7 +152,7 @@ static void evtchn_check_pollers(struct domain *d, unsigned int port)
                 (__atomic_fetch_and(&d->poll_mask[w], ~(1UL << (id % 64)), __ATOMIC_SEQ_CST) &
                  (1UL << (id % 64)))) {
                 __atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_RELAXED);
-                vcpu_wake(v);
+                vcpu_unblock(v);
             }
         }
     }
@@ -158,9 +160,8 @@ static void evtchn_check_pollers(struct domain *d, unsigned int port)
 
 void vcpu_kick(struct vcpu *v)
 {
-    struct percpu *pc = percpu[v->processor];
-    bool running = pc->curr == v && v->state == VCPU_RUNNING;
-    vcpu_wake(v); /* only acts on a blocked vCPU */
+    bool running = __atomic_load_n(&v->is_running, __ATOMIC_ACQUIRE);
+    vcpu_unblock(v);
     if (running && v->processor != smp_processor_id())
         smp_send_event_check(v->processor); /* its exit path delivers the upcall */
 }
@@ -246,6 +247,10 @@ void send_guest_global_virq(struct domain *d, unsigned int virq)
     unlock_domain(d, f);
 }
 
+/* Global VIRQs that are not any particular domain's (VIRQ_DOM_EXC, VIRQ_CON_RING...) go to the control domain,
+ * Xen's default handler of them. */
+void send_global_virq(unsigned int virq) { send_guest_global_virq(hardware_domain, virq); }
+
 void send_guest_virq(struct vcpu *v, unsigned int virq)
 {
     if (virq >= NR_VIRQS)
@@ -278,7 +283,7 @@ static void evtchn_free(struct domain *d, struct evtchn *chn, unsigned int port)
 static long evtchn_alloc_unbound(struct evtchn_alloc_unbound *a)
 {
     struct domain *cur = current_domain();
-    struct domain *d = lookup_any_id(a->dom);
+    struct domain *d = domain_get_by_any_id(a->dom);
     if (!d)
         return -ESRCH;
     unsigned long f = lock_domain(d);
@@ -295,13 +300,14 @@ static long evtchn_alloc_unbound(struct evtchn_alloc_unbound *a)
         a->port = (evtchn_port_t)port;
     }
     unlock_domain(d, f);
+    domain_put(d);
     return rc;
 }
 
 static long evtchn_bind_interdomain(struct evtchn_bind_interdomain *b)
 {
     struct domain *ld = current_domain();
-    struct domain *rd = lookup_any_id(b->remote_dom);
+    struct domain *rd = domain_get_by_any_id(b->remote_dom);
     if (!rd)
         return -ESRCH;
     unsigned long f = lock_two(ld, rd);
@@ -332,6 +338,7 @@ static long evtchn_bind_interdomain(struct evtchn_bind_interdomain *b)
     b->local_port = (evtchn_port_t)lport;
 out:
     unlock_two(ld, rd, f);
+    domain_put(rd);
     return rc;
 }
 
@@ -532,11 +539,20 @@ static long evtchn_send(struct domain *ld, evtchn_port_t lport)
     return rc;
 }
 
+static long evtchn_status_of(struct domain *d, struct evtchn_status *st);
+
 static long evtchn_status(struct evtchn_status *st)
 {
-    struct domain *d = lookup_any_id(st->dom);
+    struct domain *d = domain_get_by_any_id(st->dom);
     if (!d)
         return -ESRCH;
+    long rc = evtchn_status_of(d, st);
+    domain_put(d);
+    return rc;
+}
+
+static long evtchn_status_of(struct domain *d, struct evtchn_status *st)
+{
     if (!port_is_valid(d, st->port))
         return -EINVAL;
     if (!may_target(current_domain(), d))
@@ -637,6 +653,26 @@ static long evtchn_reset(struct domain *d, bool resuming)
     return 0;
 }
 
+/* Teardown (common/domain.c): every port of the dying d is closed, from the top, which turns the other end of an
+ * interdomain channel back into an unbound port naming d, as Xen does. Nothing can open a port of d any more
+ * (get_free_port() refuses a dying domain, and a dying domain cannot be looked up to bind to). */
+int evtchn_destroy(struct domain *d)
+{
+    ASSERT(d->is_dying == DOMDYING_dying);
+    evtchn_port_t p = d->teardown_cursor ? (evtchn_port_t)d->teardown_cursor
+                                         : __atomic_load_n(&d->evtchn_valid, __ATOMIC_ACQUIRE);
+    while (--p) {
+        uint8_t st = __atomic_load_n(&d->evtchn[p].state, __ATOMIC_RELAXED);
+        if (st != ECS_FREE && st != ECS_RESERVED)
+            evtchn_close(d, p);
+        if (!(p % EVTCHNS_PER_BUCKET) && hypercall_preempt_check()) {
+            d->teardown_cursor = p;
+            return -ERESTART;
+        }
+    }
+    return 0;
+}
+
 /* Xen's checks of a FIFO control block request, in Xen's order. The frame must be one d may map writable. */
 static long evtchn_init_control(struct evtchn_init_control *ic)
 {
@@ -726,12 +762,12 @@ long do_event_channel_op(unsigned long cmd, unsigned long arg)
     case EVTCHNOP_reset:
     case EVTCHNOP_reset_cont: {
         OP_IN(struct evtchn_reset, r);
-        struct domain *d = lookup_any_id(r.dom);
+        struct domain *d = domain_get_by_any_id(r.dom);
         if (!d)
             return -ESRCH;
-        if (!may_target(cur, d))
-            return -EPERM;
-        return evtchn_reset(d, cmd == EVTCHNOP_reset_cont);
+        rc = may_target(cur, d) ? evtchn_reset(d, cmd == EVTCHNOP_reset_cont) : -EPERM;
+        domain_put(d);
+        return rc;
     }
     case EVTCHNOP_init_control: {
         OP_IN(struct evtchn_init_control, ic);

@@ -21,6 +21,7 @@
  * hypercall continuations: a batch runs to its end in one call. */
 #include <public/grant_table.h>
 #include <vesta/errno.h>
+#include <vesta/grant_table.h>
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
@@ -31,7 +32,6 @@
 
 #define INITIAL_NR_GRANT_FRAMES 1U
 #define MAX_GRANT_FRAMES 64U       /* Xen's gnttab_max_frames default */
-#define GNTTAB_MAX_VERSION 2U
 #define ENTRIES_V1_PER_FRAME (PAGE_SIZE / sizeof(struct grant_entry_v1))
 #define ENTRIES_V2_PER_FRAME (PAGE_SIZE / sizeof(union grant_entry_v2))
 #define STATUS_PER_FRAME (PAGE_SIZE / sizeof(grant_status_t))
@@ -83,7 +83,7 @@ struct maptrack_freelist {
 struct grant_table {
     spinlock_t lock;
     unsigned int version;
-    unsigned int nr_frames, max_frames;
+    unsigned int nr_frames, max_frames, max_maptrack_frames; /* limits from the domain's configuration */
     unsigned int nr_status_frames;
     void *shared[MAX_GRANT_FRAMES];
     void *status[MAX_STATUS_FRAMES];
@@ -98,23 +98,6 @@ struct grant_table {
 
 /* ---- Frames shared with the domain. */
 
-/* A zeroed hypervisor page the domain may map (writable): owned by it for the frame table's purposes, held by
- * the table's own reference (FRAME_C_ALLOCATED, counted) and never freed by the domain's puts (FRAME_C_XEN). It
- * has no pseudo-physical address. */
-static void *share_new_frame(struct domain *d)
-{
-    void *p = alloc_hv_pages(0);
-    if (!p)
-        return NULL;
-    mfn_t mfn = virt_to_mfn(p);
-    struct frame *f = mfn_to_frame(mfn);
-    f->type_info = 0;
-    f->count_info = FRAME_C_ALLOCATED | FRAME_C_XEN | 1;
-    set_gpfn_from_mfn(mfn, M2P_INVALID);
-    __atomic_store_n(&f->owner, d->id, __ATOMIC_RELEASE);
-    return p;
-}
-
 /* Takes a shared frame back, unless the domain still holds a reference to it (a mapping): then nothing changes
  * and the answer is false. */
 static bool frame_unused_by_guest(void *p)
@@ -123,22 +106,14 @@ static bool frame_unused_by_guest(void *p)
     return frame_ref_count(f) == 1 && frame_type_count(f) == 0;
 }
 
-static void unshare_frame(void *p)
-{
-    struct frame *f = mfn_to_frame(virt_to_mfn(p));
-    __atomic_store_n(&f->owner, FRAME_OWNER_XEN, __ATOMIC_RELEASE);
-    f->count_info = 0;
-    free_hv_pages(p, 0);
-}
-
 static int grow_status(struct domain *d, struct grant_table *gt, unsigned int nr_frames)
 {
     unsigned int want = STATUS_FRAMES(nr_frames), i;
     for (i = gt->nr_status_frames; i < want; i++) {
-        gt->status[i] = share_new_frame(d);
+        gt->status[i] = domain_share_xen_page(d);
         if (!gt->status[i]) {
             while (i-- > gt->nr_status_frames)
-                unshare_frame(gt->status[i]);
+                domain_unshare_xen_page(gt->status[i]);
             return -ENOMEM;
         }
     }
@@ -156,7 +131,7 @@ static int grow_table(struct domain *d, struct grant_table *gt, unsigned int wan
     for (i = gt->nr_frames; i < want; i++) {
         if (!gt->active[i] && !(gt->active[i] = xzalloc(ACTIVE_PER_FRAME * sizeof(struct active_grant))))
             goto fail;
-        gt->shared[i] = share_new_frame(d);
+        gt->shared[i] = domain_share_xen_page(d);
         if (!gt->shared[i])
             goto fail;
     }
@@ -168,7 +143,7 @@ static int grow_table(struct domain *d, struct grant_table *gt, unsigned int wan
 fail:
     /* Active records stay allocated (all zero): a later growth reuses them. */
     while (i-- > gt->nr_frames) {
-        unshare_frame(gt->shared[i]);
+        domain_unshare_xen_page(gt->shared[i]);
         gt->shared[i] = NULL;
     }
     return -ENOMEM;
@@ -185,7 +160,8 @@ static struct grant_table *grant_table_of(struct domain *d)
     gt->lock = (spinlock_t)SPINLOCK_INIT;
     gt->maptrack_lock = (spinlock_t)SPINLOCK_INIT;
     gt->version = 1;
-    gt->max_frames = MAX_GRANT_FRAMES;
+    gt->max_frames = MIN(d->max_grant_frames, MAX_GRANT_FRAMES);
+    gt->max_maptrack_frames = MIN(d->max_maptrack_frames, MAX_MAPTRACK_FRAMES);
     gt->mt_free = xmalloc(d->max_vcpus * sizeof(*gt->mt_free));
     if (!gt->mt_free || grow_table(d, gt, INITIAL_NR_GRANT_FRAMES)) {
         xfree(gt->mt_free);
@@ -199,7 +175,7 @@ static struct grant_table *grant_table_of(struct domain *d)
     if (!__atomic_compare_exchange_n((struct grant_table **)&d->grant, &expected, gt, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
         /* Another vCPU created it first. */
-        unshare_frame(gt->shared[0]);
+        domain_unshare_xen_page(gt->shared[0]);
         xfree(gt->active[0]);
         xfree(gt->mt_free);
         xfree(gt);
@@ -210,12 +186,6 @@ static struct grant_table *grant_table_of(struct domain *d)
 
 /* ---- The sub-ops. */
 
-static struct domain *domain_by_any_id(domid_t id)
-{
-    return id == DOMID_SELF ? current_domain() : domain_lookup(id);
-}
-
-static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
 
 /* Xen's guest_handle_okay() on a list of 8-byte frame numbers. */
 static bool frame_list_ok(uint64_t va) { return xen_addr_ok(va); } /* the count (32-bit) cannot overflow */
@@ -234,7 +204,7 @@ static long setup_table(uint64_t uop, unsigned int count)
         return -EFAULT;
     if (!frame_list_ok(op.frame_list.p))
         return -EFAULT;
-    struct domain *d = domain_by_any_id(op.dom);
+    struct domain *d = domain_get_by_any_id(op.dom);
     struct grant_table *gt;
     if (!d) {
         op.status = GNTST_bad_domain;
@@ -260,6 +230,8 @@ static long setup_table(uint64_t uop, unsigned int count)
         }
         spin_unlock(&gt->lock);
     }
+    if (d)
+        domain_put(d);
     return write_status(uop, offsetof(struct gnttab_setup_table, status), op.status);
 }
 
@@ -270,7 +242,7 @@ static long query_size(uint64_t uop, unsigned int count)
         return -EINVAL;
     if (copy_from_guest_obj(&op, uop))
         return -EFAULT;
-    struct domain *d = domain_by_any_id(op.dom);
+    struct domain *d = domain_get_by_any_id(op.dom);
     struct grant_table *gt;
     if (!d) {
         op.status = GNTST_bad_domain;
@@ -285,6 +257,8 @@ static long query_size(uint64_t uop, unsigned int count)
         op.status = GNTST_okay;
         spin_unlock(&gt->lock);
     }
+    if (d)
+        domain_put(d);
     return copy_to_guest_obj(uop, &op) ? -EFAULT : 0;
 }
 
@@ -349,7 +323,7 @@ static long change_version(struct domain *d, struct grant_table *gt, unsigned in
             if (!frame_unused_by_guest(gt->status[i]))
                 return -EBUSY;
         for (unsigned int i = 0; i < gt->nr_status_frames; i++) {
-            unshare_frame(gt->status[i]);
+            domain_unshare_xen_page(gt->status[i]);
             gt->status[i] = NULL;
         }
         gt->nr_status_frames = 0;
@@ -383,7 +357,7 @@ static long set_version(uint64_t uop)
     long rc;
     if (op.version != 1 && op.version != 2) {
         rc = -EINVAL;
-    } else if (op.version > GNTTAB_MAX_VERSION) {
+    } else if (op.version > d->max_grant_version) {
         rc = -ENOSYS;
     } else if (gt->version == op.version) {
         rc = 0;
@@ -407,7 +381,7 @@ static long get_status_frames(uint64_t uop, unsigned int count)
         return -EFAULT;
     if (!frame_list_ok(op.frame_list.p))
         return -EFAULT;
-    struct domain *d = domain_by_any_id(op.dom);
+    struct domain *d = domain_get_by_any_id(op.dom);
     struct grant_table *gt;
     if (!d) {
         op.status = GNTST_bad_domain;
@@ -429,6 +403,8 @@ static long get_status_frames(uint64_t uop, unsigned int count)
         }
         spin_unlock(&gt->lock);
     }
+    if (d)
+        domain_put(d);
     return write_status(uop, offsetof(struct gnttab_get_status_frames, status), op.status);
 }
 
@@ -437,15 +413,20 @@ static long get_version(uint64_t uop)
     struct gnttab_get_version op;
     if (copy_from_guest_obj(&op, uop))
         return -EFAULT;
-    struct domain *d = domain_by_any_id(op.dom);
+    struct domain *d = domain_get_by_any_id(op.dom);
     if (!d)
         return -ESRCH;
+    long rc = 0;
+    struct grant_table *gt = NULL;
     if (!may_target(current_domain(), d))
-        return -EPERM;
-    struct grant_table *gt = grant_table_of(d);
-    if (!gt)
-        return -ENOMEM;
-    op.version = gt->version;
+        rc = -EPERM;
+    else if (!(gt = grant_table_of(d)))
+        rc = -ENOMEM;
+    else
+        op.version = gt->version;
+    domain_put(d);
+    if (rc)
+        return rc;
     return copy_to_guest(uop + offsetof(struct gnttab_get_version, version), &op.version, sizeof(op.version))
                ? -EFAULT
                : 0;
@@ -604,7 +585,7 @@ static unsigned int get_maptrack_handle(struct grant_table *gt, struct vcpu *cur
     if (handle != INVALID_HANDLE)
         goto out;
     unsigned int nr = gt->maptrack_limit / MAPTRACK_PER_FRAME;
-    struct maptrack_entry *page = nr < MAX_MAPTRACK_FRAMES ? alloc_hv_pages(0) : NULL;
+    struct maptrack_entry *page = nr < gt->max_maptrack_frames ? alloc_hv_pages(0) : NULL;
     if (!page) {
         if (fl->tail == MAPTRACK_TAIL) {
             /* This vCPU has no list yet: it needs a stolen entry as its permanent last one. */
@@ -650,10 +631,10 @@ static void put_maptrack_handle(struct grant_table *gt, unsigned int handle)
 
 /* ---- map_grant_ref. */
 
+static void map_grant_ref_of(struct gnttab_map_grant_ref *op, struct domain *rd, uint32_t pin_incr);
+
 static void map_grant_ref(struct gnttab_map_grant_ref *op)
 {
-    struct vcpu *curr = current_vcpu();
-    struct domain *ld = curr->domain;
     bool ro = op->flags & GNTMAP_readonly;
     uint32_t pin_incr = 0;
     if (op->flags & GNTMAP_device_map)
@@ -664,11 +645,20 @@ static void map_grant_ref(struct gnttab_map_grant_ref *op)
         op->status = GNTST_bad_gntref;
         return;
     }
-    struct domain *rd = domain_lookup(op->dom); /* by number only: DOMID_SELF is no domain here */
+    struct domain *rd = domain_get(op->dom); /* by number only: DOMID_SELF is no domain here */
     if (!rd) {
         op->status = GNTST_bad_domain;
         return;
     }
+    map_grant_ref_of(op, rd, pin_incr);
+    domain_put(rd);
+}
+
+static void map_grant_ref_of(struct gnttab_map_grant_ref *op, struct domain *rd, uint32_t pin_incr)
+{
+    struct vcpu *curr = current_vcpu();
+    struct domain *ld = curr->domain;
+    bool ro = op->flags & GNTMAP_readonly;
     struct grant_table *lgt = grant_table_of(ld), *rgt = grant_table_of(rd);
     if (!lgt || !rgt) {
         op->status = GNTST_no_space;
@@ -829,11 +819,14 @@ static void unmap_common(struct unmap_common *op)
         return;
     }
     domid_t dom = map->domid;
-    struct domain *rd = domain_lookup(dom);
+    /* A dying granter still counts: the mapping's frame references keep its structure until unmapped. */
+    struct domain *rd = domain_get_any(dom);
     struct grant_table *rgt = rd ? grant_table_of(rd) : NULL;
     if (!rgt) {
         /* A mapping of a domain that no longer exists. */
         domain_crash(ld, "grant unmap: handle %#x names the vanished domain %u", op->handle, dom);
+        if (rd)
+            domain_put(rd);
         op->status = GNTST_general_error;
         return;
     }
@@ -880,6 +873,10 @@ unlock_out:
     if (rc == GNTST_okay && !(flags & GNTMAP_readonly) && op->done)
         mark_dirty(op->mfn);
     op->status = rc;
+    if (!op->done) {
+        op->rd = NULL; /* nothing left for unmap_common_complete(), which otherwise drops the reference */
+        domain_put(rd);
+    }
 }
 
 static void unmap_common_complete(struct unmap_common *op)
@@ -908,6 +905,7 @@ static void unmap_common_complete(struct unmap_common *op)
     }
     reduce_status_for_pin(act, status, ro);
     spin_unlock(&rgt->lock);
+    domain_put(rd);
 }
 
 /* Both unmap flavours: read each op (size bytes; replace: it has new_addr), undo, write its status back. */
@@ -1039,7 +1037,7 @@ static int16_t acquire_grant_for_copy(struct domain *rd, grant_ref_t gref, domid
             rc = GNTST_general_error; /* self-referential */
             goto unlock_out_clear;
         }
-        td = domain_lookup(trans_domid);
+        td = domain_get(trans_domid);
         if (!td) {
             rc = GNTST_general_error;
             goto unlock_out_clear;
@@ -1050,6 +1048,8 @@ static int16_t acquire_grant_for_copy(struct domain *rd, grant_ref_t gref, domid
         bool got;
         rc = acquire_grant_for_copy(td, trans_gref, rd->id, readonly, &grant_mfn, &got, &trans_off, &trans_len,
                                     false);
+        /* From here on the frame reference the acquire took keeps td's structure (its frames hold it). */
+        domain_put(td);
         spin_lock(&rgt->lock);
         act = active_entry(rgt, gref);
         if (rc != GNTST_okay) {
@@ -1177,11 +1177,18 @@ static int16_t copy_lock_domain(domid_t domid, bool is_gref, struct copy_buf *b)
 {
     if (domid != DOMID_SELF && !is_gref)
         return GNTST_permission_denied;
-    b->domain = domain_by_any_id(domid);
+    b->domain = domain_get_by_any_id(domid);
     if (!b->domain)
         return GNTST_bad_domain;
     b->ptr.domid = domid;
     return GNTST_okay;
+}
+
+static void copy_unlock_domain(struct copy_buf *b)
+{
+    if (b->domain)
+        domain_put(b->domain);
+    b->domain = NULL;
 }
 
 static int16_t copy_claim_buf(const struct gnttab_copy *op, const struct gnttab_copy_ptr *ptr, struct copy_buf *b,
@@ -1231,10 +1238,12 @@ static int16_t copy_one(const struct gnttab_copy *op, struct copy_buf *dest, str
     if (!src->domain || op->source.domid != src->ptr.domid || !dest->domain || op->dest.domid != dest->ptr.domid) {
         copy_release_buf(src);
         copy_release_buf(dest);
-        src->domain = dest->domain = NULL;
+        copy_unlock_domain(src);
+        copy_unlock_domain(dest);
         if ((rc = copy_lock_domain(op->source.domid, op->flags & GNTCOPY_source_gref, src)) != GNTST_okay ||
             (rc = copy_lock_domain(op->dest.domid, op->flags & GNTCOPY_dest_gref, dest)) != GNTST_okay) {
-            src->domain = dest->domain = NULL;
+            copy_unlock_domain(src);
+            copy_unlock_domain(dest);
             return rc;
         }
     }
@@ -1284,6 +1293,8 @@ static long gnttab_copy(uint64_t uop, unsigned int count)
     }
     copy_release_buf(&src);
     copy_release_buf(&dest);
+    copy_unlock_domain(&src);
+    copy_unlock_domain(&dest);
     return rc;
 }
 
@@ -1325,7 +1336,7 @@ static int16_t transfer_one(struct domain *d, const struct gnttab_transfer *gop)
     /* From here on the page is d's no more: every failure frees it. */
     struct frame *page = mfn_to_frame(mfn);
     int16_t status = GNTST_general_error;
-    struct domain *e = domain_lookup(gop->domid);
+    struct domain *e = domain_get(gop->domid);
     struct grant_table *egt = e ? grant_table_of(e) : NULL;
     if (!e) {
         status = GNTST_bad_domain;
@@ -1348,14 +1359,15 @@ static int16_t transfer_one(struct domain *d, const struct gnttab_transfer *gop)
         page->count_info = 0;
         page->type_info = 0;
     }
-    if (e->is_dying || e->tot_pages >= e->max_pages)
+    if (e->tot_pages >= e->max_pages)
         goto free_page;
     unsigned int ver = prepare_for_transfer(egt, d->id, gop->ref);
-    if (!ver || e->is_dying || domain_assign_page(e, page))
+    if (!ver || domain_assign_page(e, page))
         goto free_page;
     spin_lock(&egt->lock);
     if (egt->version != ver) {
         spin_unlock(&egt->lock);
+        domain_put(e);
         return GNTST_general_error; /* the page is e's now; the entry just does not say so */
     }
     uint64_t gfn;
@@ -1371,10 +1383,13 @@ static int16_t transfer_one(struct domain *d, const struct gnttab_transfer *gop)
     set_gpfn_from_mfn(mfn, gfn);
     __atomic_fetch_or((uint16_t *)header_word(egt, gop->ref), (uint16_t)GTF_transfer_completed, __ATOMIC_RELEASE);
     spin_unlock(&egt->lock);
+    domain_put(e);
     return GNTST_okay;
 
 free_page:
     domain_free_page(page);
+    if (e)
+        domain_put(e);
     return status;
 }
 
@@ -1466,10 +1481,13 @@ static long cache_flush_one(const struct gnttab_cache_flush *cf, grant_ref_t cur
     /* The frame must belong to a domain (a reference keeps it so). */
     struct frame *f = mfn_to_frame(mfn);
     uint32_t owner_id = __atomic_load_n(&f->owner, __ATOMIC_ACQUIRE);
-    struct domain *owner = owner_id < MAX_DOMAINS ? domain_lookup((domid_t)owner_id) : NULL;
+    struct domain *owner = owner_id < DOMID_FIRST_RESERVED ? domain_get((domid_t)owner_id) : NULL;
     struct grant_table *ogt = owner ? grant_table_of(owner) : NULL;
-    if (!ogt || !pv_get_page(owner, mfn))
+    if (!ogt || !pv_get_page(owner, mfn)) {
+        if (owner)
+            domain_put(owner);
         return -EPERM;
+    }
     long ret = 0;
     if (d != owner) {
         /* Some entry of the owner's must be pinned by d for this frame. */
@@ -1490,6 +1508,7 @@ static long cache_flush_one(const struct gnttab_cache_flush *cf, grant_ref_t cur
             ret = -EOPNOTSUPP;
     }
     pv_put_page(mfn);
+    domain_put(owner);
     return ret;
 }
 
@@ -1505,6 +1524,76 @@ static long gnttab_cache_flush(uint64_t uop, unsigned int count, grant_ref_t cur
         cur_ref = 0;
     }
     return 0;
+}
+
+/* ---- Teardown (common/domain.c). */
+
+/* The mappings the dying d made of other domains' grants give back their pins, so the granters see their
+ * entries released. A device mapping's frame references are dropped here; a host mapping's are held by the
+ * entry in d's page tables and go when those tables are torn down (as on Xen, for PV). Preemptible: the handle
+ * to resume at is the cursor. */
+int gnttab_release_mappings(struct domain *d)
+{
+    ASSERT(d->is_dying == DOMDYING_dying);
+    struct grant_table *gt = __atomic_load_n((struct grant_table **)&d->grant, __ATOMIC_ACQUIRE);
+    if (!gt)
+        return 0;
+    for (unsigned int h = (unsigned int)d->teardown_cursor; h < gt->maptrack_limit; h++) {
+        if (h > d->teardown_cursor && !(h % 64) && hypercall_preempt_check()) {
+            d->teardown_cursor = h;
+            return -ERESTART;
+        }
+        struct maptrack_entry *map = maptrack(gt, h);
+        unsigned int flags = map->flags;
+        if (!flags)
+            continue;
+        map->flags = 0;
+        struct domain *rd = domain_get_any(map->domid);
+        struct grant_table *rgt = rd ? __atomic_load_n((struct grant_table **)&rd->grant, __ATOMIC_ACQUIRE) : NULL;
+        if (!rgt) {
+            if (rd)
+                domain_put(rd);
+            continue; /* nothing of the granter's is left to release */
+        }
+        bool ro = flags & GNTMAP_readonly;
+        spin_lock(&rgt->lock);
+        if (map->ref < nr_entries(rgt)) {
+            struct active_grant *act = active_entry(rgt, map->ref);
+            if (flags & GNTMAP_device_map) {
+                if (!ro)
+                    pv_put_page_type(act->mfn);
+                pv_put_page(act->mfn);
+                act->pin -= ro ? PIN_DEVR : PIN_DEVW;
+            }
+            if (flags & GNTMAP_host_map)
+                act->pin -= ro ? PIN_HSTR : PIN_HSTW;
+            reduce_status_for_pin(act, status_word(rgt, map->ref), ro);
+        }
+        spin_unlock(&rgt->lock);
+        domain_put(rd);
+    }
+    return 0;
+}
+
+/* The last reference to d went: its table, maptrack and shared frames go (a shared frame still mapped somewhere
+ * goes with its last mapping). */
+void grant_table_destroy(struct domain *d)
+{
+    struct grant_table *gt = d->grant;
+    if (!gt)
+        return;
+    for (unsigned int i = 0; i < gt->maptrack_limit / MAPTRACK_PER_FRAME; i++)
+        free_hv_pages(gt->maptrack[i], 0);
+    for (unsigned int i = 0; i < gt->nr_status_frames; i++)
+        domain_unshare_xen_page(gt->status[i]);
+    for (unsigned int i = 0; i < MAX_GRANT_FRAMES; i++) {
+        if (i < gt->nr_frames)
+            domain_unshare_xen_page(gt->shared[i]);
+        xfree(gt->active[i]);
+    }
+    xfree(gt->mt_free);
+    xfree(gt);
+    d->grant = NULL;
 }
 
 HC(do_grant_table_op)

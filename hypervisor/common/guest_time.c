@@ -344,7 +344,7 @@ static void poll_timeout_fn(void *data)
     struct domain *d = v->domain;
     uint64_t m = 1UL << (v->id % 64);
     if (__atomic_fetch_and(&d->poll_mask[v->id / 64], ~m, __ATOMIC_SEQ_CST) & m)
-        vcpu_wake(v);
+        vcpu_unblock(v);
 }
 
 void vcpu_guest_init(struct vcpu *v)
@@ -388,9 +388,9 @@ void guest_set_wallclock(uint64_t secs, uint32_t nsecs, uint64_t system_time_bas
     wc_sec = x / NS_PER_SEC;
     wc_nsec = (uint32_t)(x % NS_PER_SEC);
     spin_unlock_irqrestore(&wc_lock, f);
-    for (unsigned int id = 0; id < MAX_DOMAINS; id++) {
-        struct domain *d = __atomic_load_n(&domain_table[id], __ATOMIC_ACQUIRE);
-        if (d && d->shared_info)
-            update_domain_wallclock(d);
+    for (struct domain *d = domain_get_next(0), *n; d; d = n) {
+        update_domain_wallclock(d);
+        n = domain_get_next((domid_t)(d->id + 1));
+        domain_put(d);
     }
 }

@@ -35,14 +35,14 @@
 
 static unsigned int max_order(const struct domain *d) { return d->privileged ? CTLDOM_MAX_ORDER : DOMU_MAX_ORDER; }
 
-/* Xen's rcu_lock_domain_by_any_id(): DOMID_SELF or a domain id. */
-static struct domain *domain_by_any_id(domid_t id)
+/* Whether id names a live domain (DOMID_SELF or an id), for sub-ops that answer differently for none. */
+static bool domain_exists(domid_t id)
 {
-    return id == DOMID_SELF ? current_domain() : domain_lookup(id);
+    struct domain *d = domain_get_by_any_id(id);
+    if (d)
+        domain_put(d);
+    return d != NULL;
 }
-
-/* The default XSM policy for "target" operations: a domain may act on itself; the control domain on anyone. */
-static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
 
 /* Xen's guest_handle_subrange_okay() for an array of 8-byte elements [first, last]: only the first element's
  * address is checked (see xen_addr_ok()), plus that the byte count does not overflow. */
@@ -200,6 +200,9 @@ static unsigned int host_address_bits(void)
     return order + PAGE_SHIFT;
 }
 
+static long reservation_op_on(unsigned int op, unsigned long start_extent, const struct xen_memory_reservation *rp,
+                              struct domain *d);
+
 static long reservation_op(unsigned int op, unsigned long start_extent, uint64_t arg)
 {
     struct xen_memory_reservation r;
@@ -207,9 +210,18 @@ static long reservation_op(unsigned int op, unsigned long start_extent, uint64_t
         return (long)start_extent;
     if (r.nr_extents > (UINT32_MAX >> MEMOP_EXTENT_SHIFT) || start_extent >= r.nr_extents)
         return (long)start_extent;
-    struct domain *d = domain_by_any_id(r.domid);
+    struct domain *d = domain_get_by_any_id(r.domid);
     if (!d)
         return (long)start_extent;
+    long rc = reservation_op_on(op, start_extent, &r, d);
+    domain_put(d);
+    return rc;
+}
+
+static long reservation_op_on(unsigned int op, unsigned long start_extent, const struct xen_memory_reservation *rp,
+                              struct domain *d)
+{
+    struct xen_memory_reservation r = *rp;
     struct memop_args a = {.d = d,
                            .list = r.extent_start.p,
                            .nr_extents = (unsigned int)r.nr_extents,
@@ -275,7 +287,7 @@ static long memory_exchange(uint64_t arg)
     struct xen_memory_exchange x;
     if (copy_from_guest_obj(&x, arg))
         return -EFAULT;
-    struct domain *cur = current_domain();
+    struct domain *cur = current_domain(), *d = NULL;
     long rc;
     if (MAX(x.in.extent_order, x.out.extent_order) > max_order(cur)) {
         rc = -EPERM;
@@ -313,7 +325,7 @@ static long memory_exchange(uint64_t arg)
         rc = -EINVAL;
         goto fail_early;
     }
-    struct domain *d = domain_by_any_id(x.in.domid);
+    d = domain_get_by_any_id(x.in.domid);
     if (!d) {
         rc = -ESRCH;
         goto fail_early;
@@ -404,6 +416,8 @@ static long memory_exchange(uint64_t arg)
     xfree(out);
     x.nr_exchanged = rc ? i << in_chunk_order : x.in.nr_extents;
 fail_early:
+    if (d)
+        domain_put(d);
     if (write_nr_exchanged(arg, x.nr_exchanged))
         rc = -EFAULT;
     return rc;
@@ -416,22 +430,23 @@ static long domain_query(unsigned int op, uint64_t arg)
     struct xen_memory_domain md;
     if (copy_from_guest_obj(&md, arg))
         return -EFAULT;
-    struct domain *d = domain_by_any_id(md.domid);
+    struct domain *d = domain_get_by_any_id(md.domid);
     if (!d)
         return -ESRCH;
-    if (!may_target(current_domain(), d))
-        return -EPERM;
-    switch (op) {
-    case XENMEM_current_reservation:
-        return (long)d->tot_pages;
-    case XENMEM_maximum_reservation:
-        return (long)d->max_pages;
-    default: {
+    long rc;
+    if (!may_target(current_domain(), d)) {
+        rc = -EPERM;
+    } else if (op == XENMEM_current_reservation) {
+        rc = (long)d->tot_pages;
+    } else if (op == XENMEM_maximum_reservation) {
+        rc = (long)d->max_pages;
+    } else {
         /* PV guests record the size of their P2M in shared_info; Xen reports the highest pfn from it. */
         uint64_t n = __atomic_load_n(&d->shared_info->arch.max_pfn, __ATOMIC_RELAXED);
-        return (long)((n ? n : 1) - 1);
+        rc = (long)((n ? n : 1) - 1);
     }
-    }
+    domain_put(d);
+    return rc;
 }
 
 static long machphys_mfn_list(uint64_t arg)
@@ -703,7 +718,7 @@ HC(do_memory_op)
         if (xatp.space == XENMAPSPACE_gmfn_foreign)
             return -ENOSYS;
         /* The physmap belongs to translated guests; a PV domain has none to add to. */
-        return domain_by_any_id(xatp.domid) ? -EACCES : -ESRCH;
+        return domain_exists(xatp.domid) ? -EACCES : -ESRCH;
     }
     case XENMEM_add_to_physmap_batch: {
         struct xen_add_to_physmap_batch b;
@@ -713,7 +728,7 @@ HC(do_memory_op)
             return -EFAULT;
         if (b.space == XENMAPSPACE_gmfn_range)
             return -EOPNOTSUPP;
-        return domain_by_any_id(b.domid) ? -EACCES : -ESRCH;
+        return domain_exists(b.domid) ? -EACCES : -ESRCH;
     }
     case XENMEM_get_vnumainfo: {
         /* struct xen_vnuma_topology_info: domid, pad, three counts, three handles. */
@@ -729,12 +744,12 @@ HC(do_memory_op)
             return -EFAULT;
         if (topo.pad)
             return -EINVAL;
-        struct domain *d = domain_by_any_id(topo.domid);
+        struct domain *d = domain_get_by_any_id(topo.domid);
         if (!d)
             return -ESRCH;
-        if (!may_target(current_domain(), d))
-            return -EPERM;
-        return -EOPNOTSUPP; /* no domain has a virtual NUMA topology */
+        bool ok = may_target(current_domain(), d);
+        domain_put(d);
+        return ok ? -EOPNOTSUPP : -EPERM; /* no domain has a virtual NUMA topology */
     }
     case XENMEM_remove_from_physmap: {
         struct xen_remove_from_physmap r;
@@ -742,7 +757,7 @@ HC(do_memory_op)
             return -EINVAL;
         if (copy_from_guest_obj(&r, arg))
             return -EFAULT;
-        return domain_by_any_id(r.domid) ? -EACCES : -ESRCH;
+        return domain_exists(r.domid) ? -EACCES : -ESRCH;
     }
     default:
         break;

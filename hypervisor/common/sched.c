@@ -1,20 +1,29 @@
-/* The scheduler: every vCPU is pinned to one physical CPU, and each CPU runs its runnable vCPUs round robin with
- * a 10 ms time slice, halting when none is runnable.
+/* The scheduler: every vCPU is pinned to the physical CPU it was placed on, and each CPU runs its runnable vCPUs
+ * round robin with a 10 ms time slice, halting when none is runnable (vesta/sched.h has the model).
  *
- * A vCPU's state changes only under its CPU's run-queue lock, and a CPU's `curr` changes only under the same
- * lock, so a wake-up racing with a vCPU that is blocking on its own CPU is never lost: vcpu_wake() of a vCPU
- * that is still curr just turns it back to RUNNING. Rescheduling happens on the way back to a guest (the
- * SOFTIRQ_SCHEDULE softirq) or in the idle loop, never in the middle of a hypercall. */
+ * Locking: a CPU's run-queue lock guards its queue, `curr`, and the on_runq / is_running / runstate fields of the
+ * vCPUs placed on it. The inputs of vcpu_runnable() (pause flags and counts) change without it, atomically; every
+ * such change is followed by vcpu_wake() or vcpu_sleep_*(), which re-evaluate under the lock, so a wake-up racing
+ * with a vCPU blocking on its own CPU is never lost: whichever runs last sees the final flags. Rescheduling
+ * happens on the way back to a guest (the SOFTIRQ_SCHEDULE softirq) or in the idle loop, never in the middle of
+ * a hypercall.
+ *
+ * is_running is set when a vCPU is picked and cleared by the context switch only after its registers, segments
+ * and FPU ownership are saved (context_switch_done()); vcpu_sleep_sync() waits on it. */
+#include <public/vcpu.h>
 #include <vesta/domain.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/pv.h>
+#include <vesta/sched.h>
 #include <vesta/setup.h>
 #include <vesta/x86.h>
 
 #define TIME_SLICE_NS 10000000ULL
 
 static struct timer slice_timer[MAX_CPUS];
+static unsigned int vcpus_placed[MAX_CPUS]; /* vCPUs pinned to each CPU, for placement */
+static spinlock_t placement_lock = SPINLOCK_INIT;
 
 void raise_softirq(unsigned int cpu, unsigned int nr)
 {
@@ -35,15 +44,62 @@ void sched_init_cpu(unsigned int cpu)
     timer_init(&slice_timer[cpu], slice_expired, NULL, "time slice", cpu);
 }
 
+/* ---- Placement. */
+
+unsigned int sched_pick_cpu(void)
+{
+    unsigned long f = spin_lock_irqsave(&placement_lock);
+    unsigned int best = 0;
+    for (unsigned int c = 0; c < MAX_CPUS; c++)
+        if (percpu[c] && percpu[c]->online && vcpus_placed[c] < vcpus_placed[best])
+            best = c;
+    spin_unlock_irqrestore(&placement_lock, f);
+    return best;
+}
+
+void sched_vcpu_placed(struct vcpu *v)
+{
+    ASSERT(v->processor < MAX_CPUS && percpu[v->processor]);
+    __atomic_fetch_add(&vcpus_placed[v->processor], 1, __ATOMIC_RELAXED);
+}
+
+void sched_vcpu_removed(struct vcpu *v)
+{
+    ASSERT(!v->is_running && !v->on_runq);
+    __atomic_fetch_sub(&vcpus_placed[v->processor], 1, __ATOMIC_RELAXED);
+}
+
+/* ---- Runnability. */
+
+bool vcpu_runnable(const struct vcpu *v)
+{
+    return !__atomic_load_n(&v->pause_flags, __ATOMIC_ACQUIRE) && !__atomic_load_n(&v->pause_count, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&v->domain->pause_count, __ATOMIC_ACQUIRE);
+}
+
 static void runq_append(struct percpu *pc, struct vcpu *v)
 {
+    ASSERT(spin_is_locked(&pc->runq_lock) && !v->on_runq);
     v->next_runnable = NULL;
     struct vcpu **pp = &pc->runq;
     while (*pp)
         pp = &(*pp)->next_runnable;
     *pp = v;
+    v->on_runq = true;
 }
 
+static void runq_remove(struct percpu *pc, struct vcpu *v)
+{
+    ASSERT(spin_is_locked(&pc->runq_lock));
+    for (struct vcpu **pp = &pc->runq; *pp; pp = &(*pp)->next_runnable)
+        if (*pp == v) {
+            *pp = v->next_runnable;
+            break;
+        }
+    v->on_runq = false;
+}
+
+/* Runstate accounting (VCPUOP_get_runstate_info, getvcpuinfo's cpu_time). Run-queue lock held. */
 static void runstate_change(struct vcpu *v, int new)
 {
     uint64_t now = now_ns();
@@ -52,85 +108,154 @@ static void runstate_change(struct vcpu *v, int new)
     v->runstate = new;
 }
 
+static int idle_runstate(const struct vcpu *v)
+{
+    return __atomic_load_n(&v->pause_flags, __ATOMIC_ACQUIRE) == VPF_BLOCKED ? RUNSTATE_blocked
+                                                                             : RUNSTATE_offline;
+}
+
 void vcpu_wake(struct vcpu *v)
 {
     struct percpu *pc = percpu[v->processor];
     unsigned long f = spin_lock_irqsave(&pc->runq_lock);
-    if (v->state == VCPU_BLOCKED) {
-        if (pc->curr == v) {
-            v->state = VCPU_RUNNING; /* it had not left the CPU yet: just keep running */
-        } else {
-            v->state = VCPU_RUNNABLE;
-            runstate_change(v, 1 /* RUNSTATE_runnable */);
+    bool kick = false;
+    if (vcpu_runnable(v)) {
+        if (!v->is_running && !v->on_runq) {
+            runstate_change(v, RUNSTATE_runnable);
             runq_append(pc, v);
-            spin_unlock_irqrestore(&pc->runq_lock, f);
-            raise_softirq(v->processor, SOFTIRQ_SCHEDULE);
-            return;
+            kick = true;
         }
+    } else if (v->runstate == RUNSTATE_blocked && !v->is_running) {
+        runstate_change(v, idle_runstate(v));
     }
     spin_unlock_irqrestore(&pc->runq_lock, f);
+    if (kick)
+        raise_softirq(v->processor, SOFTIRQ_SCHEDULE);
+}
+
+void vcpu_sleep_nosync(struct vcpu *v)
+{
+    struct percpu *pc = percpu[v->processor];
+    unsigned long f = spin_lock_irqsave(&pc->runq_lock);
+    bool resched = false;
+    if (!vcpu_runnable(v)) {
+        if (v->on_runq) {
+            runq_remove(pc, v);
+            runstate_change(v, idle_runstate(v));
+        }
+        resched = v->is_running;
+    }
+    spin_unlock_irqrestore(&pc->runq_lock, f);
+    if (resched)
+        raise_softirq(v->processor, SOFTIRQ_SCHEDULE);
+}
+
+void vcpu_sleep_sync(struct vcpu *v)
+{
+    ASSERT(v != current_vcpu());
+    vcpu_sleep_nosync(v);
+    while (!vcpu_runnable(v) && __atomic_load_n(&v->is_running, __ATOMIC_ACQUIRE))
+        cpu_relax();
+    vcpu_sync_execstate(v);
+}
+
+void vcpu_unblock(struct vcpu *v)
+{
+    if (__atomic_fetch_and(&v->pause_flags, ~VPF_BLOCKED, __ATOMIC_SEQ_CST) & VPF_BLOCKED)
+        vcpu_wake(v);
 }
 
 void vcpu_block(struct vcpu *v)
 {
-    struct percpu *pc = percpu[v->processor];
-    unsigned long f = spin_lock_irqsave(&pc->runq_lock);
-    v->state = VCPU_BLOCKED;
-    spin_unlock_irqrestore(&pc->runq_lock, f);
-    /* An event that arrived before the state change would not have woken us: check after it. */
+    ASSERT(v == current_vcpu());
+    __atomic_fetch_or(&v->pause_flags, VPF_BLOCKED, __ATOMIC_SEQ_CST);
+    /* An event that arrived before the flag was set would not have woken us: check after it. */
     if (vcpu_event_pending(v))
-        vcpu_wake(v);
+        __atomic_fetch_and(&v->pause_flags, ~VPF_BLOCKED, __ATOMIC_SEQ_CST);
     else
         raise_softirq(v->processor, SOFTIRQ_SCHEDULE);
 }
 
 void vcpu_yield(void) { raise_softirq(smp_processor_id(), SOFTIRQ_SCHEDULE); }
 
-/* Takes v out of scheduling (VCPU_DOWN): off the run queue, and off its CPU at that CPU's next reschedule. */
-void vcpu_take_down(struct vcpu *v)
+/* ---- Pausing. */
+
+void vcpu_pause_nosync(struct vcpu *v)
 {
-    struct percpu *pc = percpu[v->processor];
-    unsigned long f = spin_lock_irqsave(&pc->runq_lock);
-    struct vcpu **pp = &pc->runq;
-    while (*pp && *pp != v)
-        pp = &(*pp)->next_runnable;
-    if (*pp)
-        *pp = v->next_runnable;
-    v->state = VCPU_DOWN;
-    spin_unlock_irqrestore(&pc->runq_lock, f);
-    raise_softirq(v->processor, SOFTIRQ_SCHEDULE);
+    __atomic_fetch_add(&v->pause_count, 1, __ATOMIC_SEQ_CST);
+    vcpu_sleep_nosync(v);
 }
 
-void vcpu_pause_all(struct domain *d)
+void vcpu_pause(struct vcpu *v)
 {
-    for (unsigned int i = 0; i < d->max_vcpus; i++)
-        if (d->vcpus[i])
-            vcpu_take_down(d->vcpus[i]);
+    __atomic_fetch_add(&v->pause_count, 1, __ATOMIC_SEQ_CST);
+    vcpu_sleep_sync(v);
 }
+
+void vcpu_unpause(struct vcpu *v)
+{
+    int old = __atomic_fetch_sub(&v->pause_count, 1, __ATOMIC_SEQ_CST);
+    ASSERT(old > 0);
+    if (old == 1)
+        vcpu_wake(v);
+}
+
+void domain_pause_nosync(struct domain *d)
+{
+    __atomic_fetch_add(&d->pause_count, 1, __ATOMIC_SEQ_CST);
+    for_each_vcpu (d, v)
+        vcpu_sleep_nosync(v);
+}
+
+void domain_pause(struct domain *d)
+{
+    ASSERT(d != current_domain());
+    __atomic_fetch_add(&d->pause_count, 1, __ATOMIC_SEQ_CST);
+    for_each_vcpu (d, v)
+        vcpu_sleep_sync(v);
+}
+
+void domain_unpause(struct domain *d)
+{
+    int old = __atomic_fetch_sub(&d->pause_count, 1, __ATOMIC_SEQ_CST);
+    ASSERT(old > 0);
+    if (old == 1)
+        for_each_vcpu (d, v)
+            vcpu_wake(v);
+}
+
+/* ---- Switching. */
 
 /* Picks what runs next on this CPU and switches to it. Returns only if the current vCPU keeps running. */
 static void schedule(void)
 {
     struct percpu *pc = this_cpu();
     unsigned long f = spin_lock_irqsave(&pc->runq_lock);
-    struct vcpu *prev = pc->curr, *next = pc->runq;
-    bool prev_stays = prev && prev->state == VCPU_RUNNING;
-    if (next)
-        pc->runq = next->next_runnable;
-    else if (prev_stays) {
+    struct vcpu *prev = pc->curr, *next = NULL;
+    bool prev_stays = prev && vcpu_runnable(prev);
+    /* Entries whose vCPU was paused after being queued are dropped here (vcpu_sleep_nosync may not have run
+     * yet); it requeues them when they become runnable again. */
+    while (pc->runq && !next) {
+        struct vcpu *c = pc->runq;
+        runq_remove(pc, c);
+        if (vcpu_runnable(c))
+            next = c;
+        else
+            runstate_change(c, idle_runstate(c));
+    }
+    if (!next && prev_stays) {
         spin_unlock_irqrestore(&pc->runq_lock, f);
         return;
     }
     if (prev_stays) {
-        prev->state = VCPU_RUNNABLE;
-        runstate_change(prev, 1);
+        runstate_change(prev, RUNSTATE_runnable);
         runq_append(pc, prev);
     } else if (prev) {
-        runstate_change(prev, prev->state == VCPU_BLOCKED ? 2 /* blocked */ : 3 /* offline */);
+        runstate_change(prev, idle_runstate(prev));
     }
     if (next) {
-        next->state = VCPU_RUNNING;
-        runstate_change(next, 0 /* running */);
+        next->is_running = true;
+        runstate_change(next, RUNSTATE_running);
     }
     pc->curr = next;
     if (pc->runq)
@@ -141,6 +266,12 @@ static void schedule(void)
     if (prev == next)
         return;
     context_switch(prev, next);
+}
+
+void context_switch_done(struct vcpu *prev)
+{
+    if (prev && prev != this_cpu()->curr)
+        __atomic_store_n(&prev->is_running, false, __ATOMIC_RELEASE);
 }
 
 void sched_softirq(void)

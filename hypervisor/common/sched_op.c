@@ -43,7 +43,7 @@ static long sched_poll(struct vcpu *v, unsigned long arg)
         return -EFAULT;
 
     vcpu_block(v); /* wakes straight back up if an upcall is deliverable, as Xen returns 0 then */
-    if (v->state != VCPU_BLOCKED)
+    if (!(__atomic_load_n(&v->pause_flags, __ATOMIC_ACQUIRE) & VPF_BLOCKED))
         return 0;
     __atomic_store_n(&v->poll_evtchn, -1, __ATOMIC_RELAXED);
     __atomic_fetch_or(&d->poll_mask[v->id / 64], 1UL << (v->id % 64), __ATOMIC_SEQ_CST);
@@ -70,7 +70,7 @@ static long sched_poll(struct vcpu *v, unsigned long arg)
 out:
     __atomic_store_n(&v->poll_evtchn, 0, __ATOMIC_RELAXED);
     poll_mask_test_and_clear(d, v->id);
-    vcpu_wake(v);
+    vcpu_unblock(v);
     return rc;
 }
 
@@ -110,13 +110,16 @@ HC(do_sched_op)
             return -EFAULT;
         if (!d->privileged)
             return -EPERM;
-        struct domain *t = domain_lookup(rs.domain_id);
+        struct domain *t = domain_get(rs.domain_id);
         if (!t)
             return -ESRCH;
+        long rc = 0;
         if (rs.reason > SHUTDOWN_MAX)
-            return -EINVAL;
-        domain_shutdown(t, rs.reason);
-        return 0;
+            rc = -EINVAL;
+        else
+            domain_shutdown(t, rs.reason);
+        domain_put(t);
+        return rc;
     }
     case SCHEDOP_watchdog:
     case SCHEDOP_pin_override:

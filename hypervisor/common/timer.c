@@ -30,6 +30,10 @@ void timer_set(struct timer *t, uint64_t expires)
 {
     struct timer_queue *q = &percpu[t->cpu]->timers;
     unsigned long f = spin_lock_irqsave(&q->lock);
+    if (t->killed) {
+        spin_unlock_irqrestore(&q->lock, f);
+        return;
+    }
     if (t->active)
         dequeue(q, t);
     t->expires = expires;
@@ -58,6 +62,17 @@ void timer_stop(struct timer *t)
     spin_unlock_irqrestore(&q->lock, f);
 }
 
+/* Stops t and waits until its callback is not running on its CPU either: afterwards t's memory may go. */
+void timer_kill(struct timer *t)
+{
+    __atomic_store_n(&t->killed, true, __ATOMIC_SEQ_CST); /* a callback running now cannot re-arm it */
+    timer_stop(t);
+    struct timer_queue *q = &percpu[t->cpu]->timers;
+    while (__atomic_load_n(&q->running, __ATOMIC_ACQUIRE) == t)
+        cpu_relax();
+    timer_stop(t);
+}
+
 void timers_reprogram(void)
 {
     struct timer_queue *q = &this_cpu()->timers;
@@ -78,10 +93,13 @@ void timers_run(void)
         q->head = t->next;
         t->active = false;
         q->fired++;
-        /* The callback may re-arm its own timer, so it runs without the queue lock. */
+        /* The callback may re-arm its own timer, so it runs without the queue lock; timer_kill() waits on
+         * `running` for it to finish. */
+        __atomic_store_n(&q->running, t, __ATOMIC_RELEASE);
         spin_unlock(&q->lock);
         t->fn(t->data);
         spin_lock(&q->lock);
+        __atomic_store_n(&q->running, NULL, __ATOMIC_RELEASE);
     }
     spin_unlock_irqrestore(&q->lock, f);
     timers_reprogram();

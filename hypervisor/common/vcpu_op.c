@@ -64,23 +64,6 @@ static uint32_t mxcsr_mask(void)
     return mask;
 }
 
-/* Takes the general and L4 type reference a vCPU's page-table base holds, as MMUEXT_NEW_BASEPTR does. */
-static int get_l4_ref(struct domain *d, mfn_t mfn)
-{
-    if (!pv_get_page(d, mfn))
-        return -EINVAL;
-    int rc = pv_get_page_type(d, mfn, FRAME_T_L4);
-    if (rc)
-        pv_put_page(mfn);
-    return rc;
-}
-
-static void put_l4_ref(mfn_t mfn)
-{
-    pv_put_page_type(mfn);
-    pv_put_page(mfn);
-}
-
 /* arch_set_info_guest for a vCPU that was never initialised (the caller checked). */
 static long set_info_guest(struct vcpu *v, struct vcpu_guest_context *c)
 {
@@ -159,11 +142,11 @@ static long set_info_guest(struct vcpu *v, struct vcpu_guest_context *c)
     if (rc)
         return rc;
     mfn_t kl4 = c->ctrlreg[3] >> PAGE_SHIFT, ul4 = c->ctrlreg[1] >> PAGE_SHIFT;
-    rc = get_l4_ref(d, kl4);
+    rc = pv_get_table_ref(d, kl4, FRAME_T_L4);
     if (!rc && c->ctrlreg[1]) {
-        rc = get_l4_ref(d, ul4);
+        rc = pv_get_table_ref(d, ul4, FRAME_T_L4);
         if (rc)
-            put_l4_ref(kl4);
+            pv_put_table_ref(kl4);
     }
     if (rc) {
         pv_set_gdt(v, NULL, 0);
@@ -174,12 +157,24 @@ static long set_info_guest(struct vcpu *v, struct vcpu_guest_context *c)
     pv->kernel_mode = c->flags & VGCF_in_kernel;
     if (v->id == 0)
         update_domain_wallclock(d);
-    v->online = true; /* Xen's is_initialised */
-    /* VGCF_online takes the vCPU out of "down" without making it run (Xen does not wake it either, and
-     * VCPUOP_up then has nothing to do). Unlike Xen, an event sent to it later does wake it. */
-    if (c->flags & VGCF_online)
-        __atomic_store_n(&v->state, VCPU_BLOCKED, __ATOMIC_RELEASE);
+    v->is_initialised = true;
     return 0;
+}
+
+/* VGCF_online takes the vCPU out of "down"; without it, it goes (back) down. From the guest (VCPUOP_initialise)
+ * the vCPU is left blocked: Xen does not wake it either, and VCPUOP_up then has nothing to do; unlike Xen, an
+ * event sent to it later does wake it. From the toolstack the domain is paused, and unpausing starts it. */
+static void set_online(struct vcpu *v, bool online, bool blocked)
+{
+    if (!online) {
+        __atomic_fetch_or(&v->pause_flags, VPF_DOWN, __ATOMIC_SEQ_CST);
+        vcpu_sleep_nosync(v);
+        return;
+    }
+    if (blocked)
+        __atomic_fetch_or(&v->pause_flags, VPF_BLOCKED, __ATOMIC_SEQ_CST);
+    __atomic_fetch_and(&v->pause_flags, ~VPF_DOWN, __ATOMIC_SEQ_CST);
+    vcpu_wake(v);
 }
 
 static long vcpu_initialise(struct vcpu *v, unsigned long arg)
@@ -194,7 +189,9 @@ static long vcpu_initialise(struct vcpu *v, unsigned long arg)
         rc = -EFAULT;
     } else {
         spin_lock(&vcpu_op_lock);
-        rc = v->online ? -EEXIST : set_info_guest(v, c);
+        rc = v->is_initialised ? -EEXIST : set_info_guest(v, c);
+        if (!rc && (c->flags & VGCF_online))
+            set_online(v, true, true);
         spin_unlock(&vcpu_op_lock);
     }
     xfree(c);
@@ -203,30 +200,29 @@ static long vcpu_initialise(struct vcpu *v, unsigned long arg)
 
 static long vcpu_up(struct vcpu *v)
 {
-    if (!v->online)
+    if (!v->is_initialised)
         return -EINVAL;
-    enum vcpu_state down = VCPU_DOWN;
-    if (__atomic_compare_exchange_n(&v->state, &down, VCPU_BLOCKED, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    if (__atomic_fetch_and(&v->pause_flags, ~VPF_DOWN, __ATOMIC_SEQ_CST) & VPF_DOWN)
         vcpu_wake(v);
     return 0;
 }
+
+static bool vcpu_is_down(const struct vcpu *v) { return __atomic_load_n(&v->pause_flags, __ATOMIC_ACQUIRE) & VPF_DOWN; }
 
 /* Taking down the last vCPU that is up powers the domain off. */
 static long vcpu_down(struct vcpu *v)
 {
     struct domain *d = v->domain;
     bool others = false;
-    for (unsigned int i = 0; i < d->max_vcpus; i++) {
-        struct vcpu *o = domain_vcpu(d, i);
-        if (o && o != v && o->state != VCPU_DOWN)
+    for_each_vcpu (d, o)
+        if (o != v && !vcpu_is_down(o))
             others = true;
-    }
     if (!others) {
         domain_shutdown(d, SHUTDOWN_poweroff);
         return 0;
     }
-    if (v->state != VCPU_DOWN)
-        vcpu_take_down(v);
+    if (!(__atomic_fetch_or(&v->pause_flags, VPF_DOWN, __ATOMIC_SEQ_CST) & VPF_DOWN))
+        vcpu_sleep_nosync(v);
     return 0;
 }
 
@@ -239,7 +235,7 @@ static long map_vcpu_info(struct vcpu *v, uint64_t mfn, uint32_t offset)
         return -ENXIO;
     if (v->vcpu_info_mfn)
         return -EINVAL;
-    if (v != current_vcpu() && v->state != VCPU_DOWN)
+    if (v != current_vcpu() && !vcpu_is_down(v))
         return -EINVAL;
     if (mfn >= max_mfn || !pv_get_page(d, mfn))
         return -EINVAL;
@@ -259,6 +255,21 @@ static long map_vcpu_info(struct vcpu *v, uint64_t mfn, uint32_t offset)
     __atomic_store_n(&ni->evtchn_pending_sel, ~0UL, __ATOMIC_SEQ_CST);
     vcpu_mark_events_pending(v);
     return 0;
+}
+
+/* Teardown (pv_vcpu_release): the registered page is given back; vcpu_info returns to shared_info's slot, or
+ * none beyond the legacy 32. v is paused. */
+void unmap_vcpu_info(struct vcpu *v)
+{
+    mfn_t mfn = v->vcpu_info_mfn;
+    if (!mfn)
+        return;
+    struct domain *d = v->domain;
+    __atomic_store_n(&v->vcpu_info, v->id < XEN_LEGACY_MAX_VCPUS ? &d->shared_info->vcpu_info[v->id] : NULL,
+                     __ATOMIC_RELEASE);
+    v->vcpu_info_mfn = 0;
+    pv_put_page_type(mfn);
+    pv_put_page(mfn);
 }
 
 /* Xen answers only for a hardware-domain vCPU whose affinity is a single CPU; dom0's spans every online CPU, so
@@ -291,7 +302,7 @@ HC(do_vcpu_op)
     case VCPUOP_down:
         return vcpu_down(v);
     case VCPUOP_is_up:
-        return v->state != VCPU_DOWN;
+        return !vcpu_is_down(v);
     case VCPUOP_get_runstate_info: {
         struct vcpu_runstate_info rs;
         vcpu_runstate_get(v, &rs);

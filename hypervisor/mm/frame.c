@@ -150,6 +150,18 @@ int frame_put_type(struct frame *f, frame_devalidate_fn devalidate, void *ctx)
     }
 }
 
+bool frame_force_devalidate(struct frame *f, uint64_t type, frame_devalidate_fn devalidate, void *ctx)
+{
+    uint64_t x = __atomic_load_n(&f->type_info, __ATOMIC_ACQUIRE);
+    do {
+        if ((x & (FRAME_T_MASK | FRAME_T_VALIDATED)) != (type | FRAME_T_VALIDATED) || !(x & FRAME_T_COUNT_MASK))
+            return false;
+    } while (!cas64(&f->type_info, &x, x & ~(FRAME_T_VALIDATED | FRAME_T_PINNED)));
+    if (devalidate)
+        devalidate(f, type, ctx);
+    return true;
+}
+
 bool frame_test_and_set_pinned(struct frame *f)
 {
     return (__atomic_fetch_or(&f->type_info, FRAME_T_PINNED, __ATOMIC_ACQ_REL) & FRAME_T_PINNED) != 0;

@@ -205,6 +205,23 @@ int pirq_eoi_map_register(struct domain *d, uint64_t gmfn, bool auto_unmask)
     return 0;
 }
 
+/* Teardown (common/domain.c): the EOI map's page goes back, and every pirq still mapped is unmapped (their
+ * event channels are closed by now, so nothing is bound). */
+int pirq_release_domain(struct domain *d)
+{
+    mfn_t mfn = __atomic_exchange_n(&d->pirq_eoi_map_mfn, 0, __ATOMIC_ACQ_REL);
+    if (mfn) {
+        __atomic_store_n(&d->pirq_eoi_map, NULL, __ATOMIC_RELEASE);
+        pv_put_page_type(mfn);
+        pv_put_page(mfn);
+    }
+    if (d->pirqs)
+        for (unsigned int pirq = 1; pirq < domain_nr_pirqs(d); pirq++)
+            if (d->pirqs[pirq].irq > 0)
+                unmap_domain_pirq(d, (int)pirq);
+    return 0;
+}
+
 static void set_pirq_eoi(struct domain *d, unsigned int pirq, bool needed)
 {
     uint64_t *map = __atomic_load_n(&d->pirq_eoi_map, __ATOMIC_ACQUIRE);
@@ -831,7 +848,7 @@ int ioapic_guest_write(uint64_t physbase, unsigned int reg, uint32_t val)
     int irq = ioapic_pin_to_gsi(apic, pin);
     if (irq < 0)
         return irq;
-    struct domain *hwdom = domain_lookup(0);
+    struct domain *hwdom = hardware_domain;
     if (!hwdom)
         return -EINVAL;
     int pirq = -1;

@@ -2,7 +2,15 @@
  *
  * A domain owns memory (frames whose frame-table owner is its id, linked on its page list), event channels, a
  * grant table and a set of vCPUs. Structures are allocated per domain and sized at creation, so nothing here
- * limits how many domains exist beyond memory and the id space.
+ * limits how many domains exist beyond memory and the id space (Xen's: 0 .. DOMID_FIRST_RESERVED-1).
+ *
+ * Life cycle (common/domain.c): created from a struct domain_config (the dom0 builder and
+ * XEN_DOMCTL_createdomain share it), alive, then dying once the toolstack destroys it: its resources are released
+ * step by step (a preemptible teardown), after which it is dead, and it leaves the domain table when the last
+ * reference goes. References are counted: the domain table holds one until the domain is dead, every frame it
+ * owns together holds one (so a frame still mapped by another domain keeps the owner's structure alive), and
+ * every lookup holds one until domain_put(). domain_get() fails for a dying domain, so code that may only act
+ * on live domains needs no is_dying test of its own.
  *
  * While a vCPU runs, its guest registers live in the cpu_regs frame at the top of the CPU's stack (every entry
  * from the guest builds it there); when it is descheduled they are copied into vcpu->regs. */
@@ -12,20 +20,18 @@
 #include <public/xen.h>
 #include <vesta/cpumask.h>
 #include <vesta/frame.h>
+#include <vesta/sched.h>
 #include <vesta/spinlock.h>
 #include <vesta/timer.h>
 #include <vesta/traps.h>
 #include <vesta/types.h>
 
-#define MAX_DOMAINS 1024          /* ids 0 .. MAX_DOMAINS-1 usable; the id table grows no further for now */
+#define MAX_DOMID (DOMID_FIRST_RESERVED - 1) /* the highest id a domain can have */
 #define MAX_VIRT_CPUS 128         /* per domain */
 #ifndef EVTCHN_2L_NR_CHANNELS
 #define EVTCHN_2L_NR_CHANNELS 4096 /* 64 * 64: the 2-level ABI limit for a 64-bit guest */
 #endif
 #define VIRQ_COUNT 24
-
-/* Guest vCPU states. */
-enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
 
 struct domain;
 
@@ -58,29 +64,31 @@ struct pv_vcpu {
 struct vcpu {
     unsigned int id;
     struct domain *domain;
-    unsigned int processor;          /* the physical CPU it runs on (pinned) */
-    volatile enum vcpu_state state;
-    bool online;
+    bool is_initialised;             /* has a context: built, VCPUOP_initialise or setvcpucontext */
+    /* ---- Scheduling (common/sched.c; the fields below pause_count change under the run-queue lock of
+     * `processor`, the pause inputs atomically; vesta/sched.h has the model) ---- */
+    unsigned int processor;          /* the physical CPU it runs on (pinned at creation) */
+    uint32_t pause_flags;            /* VPF_*: its own reasons not to run */
+    int pause_count;                 /* vcpu_pause() nesting */
+    bool paused_for_shutdown;        /* one of those pauses is the domain's shutdown (domain.c, shutdown_lock) */
+    bool is_running;                 /* its state is on its CPU: set when picked, cleared once saved */
+    bool on_runq;
+    struct vcpu *next_runnable;      /* per-CPU run queue link */
+    int runstate;                    /* RUNSTATE_*, and the time spent in each */
+    uint64_t runstate_entry_time;
+    uint64_t runstate_time[4];
     struct cpu_regs regs;            /* guest registers while not running */
     struct pv_vcpu pv;
     struct vcpu_info *vcpu_info;     /* in shared_info, or where VCPUOP_register_vcpu_info put it */
     mfn_t vcpu_info_mfn;             /* registered page, or 0 */
     uint8_t fpu_state[512] __aligned(16);
     bool fpu_initialised;
-    struct vcpu *next_runnable;      /* per-CPU run queue link */
     /* Timers. */
     struct timer singleshot_timer;   /* set_timer_op / VCPUOP_set_singleshot_timer */
     struct timer periodic_timer;
     uint64_t periodic_period;
     struct timer poll_timer;         /* SCHEDOP_poll timeout */
-    uint32_t poll_ports[8];
-    unsigned int nr_poll_ports;
-    bool polling;
     unsigned int virq_to_port[VIRQ_COUNT];
-    /* Runstate accounting. */
-    uint64_t runstate_entry_time;
-    uint64_t runstate_time[4];
-    int runstate;
     uint64_t runstate_guest_va;       /* registered area, guest VA (kernel mode address space) */
     uint64_t time_info_guest_va;      /* VCPUOP_register_vcpu_time_memory_area */
     /* Statistics. */
@@ -100,43 +108,74 @@ struct vcpu {
     bool syscall32_disables_events, sysenter_disables_events;
 };
 
-struct domain {
+/* What a domain is created with. The dom0 builder fills it from the command line, XEN_DOMCTL_createdomain from
+ * the toolstack's request once validated; domain_create() takes nothing else. */
+struct domain_config {
     domid_t id;
-    bool privileged;                 /* dom0: may use privileged operations */
-    spinlock_t lock;                 /* page list, tot_pages */
-    struct frame_list pages;
-    uint64_t tot_pages, max_pages;
-    struct shared_info *shared_info;
-    mfn_t shared_info_mfn;
+    bool privileged;                 /* the control domain: may use the control interfaces */
     unsigned int max_vcpus;
-    struct vcpu **vcpus;
+    unsigned int max_evtchn_port;    /* highest event-channel port it may allocate */
+    unsigned int max_grant_frames, max_maptrack_frames;
+    unsigned int max_grant_version;  /* 1 or 2 */
+    uint8_t handle[16];              /* the toolstack's UUID */
+    uint32_t ssidref;
+};
+
+enum domain_dying { DOMDYING_alive, DOMDYING_dying, DOMDYING_dead };
+#define SHUTDOWN_CODE_INVALID 0xff   /* shutdown_code of a domain that never shut down (Xen's ~0 in a u8) */
+
+struct domain {
+    /* ---- Identity and life cycle (common/domain.c) ---- */
+    domid_t id;
+    bool privileged;                 /* the control domain: may use privileged operations */
+    uint8_t handle[16];
+    uint32_t ssidref;
+    int refcnt;                      /* see the top of this file; guarded by the domain table's lock */
+    enum domain_dying is_dying;      /* advances only in domain_kill() (under the domctl lock) */
+    bool creation_finished;          /* the toolstack's first unpause happened */
+    int pause_count;                 /* domain_pause() nesting (vesta/sched.h) */
+    int controller_pause_count;      /* the toolstack's share of it, at most 255 */
+    spinlock_t shutdown_lock;        /* the shutdown fields and every vCPU's paused_for_shutdown */
+    bool is_shutting_down, is_shut_down;
+    uint8_t shutdown_code;           /* SHUTDOWN_*, or SHUTDOWN_CODE_INVALID */
+    unsigned int teardown_step;      /* domain_kill(): the step to resume at, and that step's cursor */
+    uint64_t teardown_cursor;
+    /* ---- vCPUs ---- */
+    unsigned int max_vcpus;
+    struct vcpu **vcpus;             /* max_vcpus slots, filled by vcpu_create() */
+    /* ---- Memory (common/domain.c; `lock` guards the page list and the counts) ---- */
+    spinlock_t lock;
+    struct frame_list pages;         /* every frame it owns, but the hypervisor frames shared with it */
+    uint64_t tot_pages, max_pages;
+    uint64_t outstanding_pages;      /* XENMEM_claim_pages: claimed and not yet allocated */
+    struct shared_info *shared_info; /* a hypervisor frame shared with it */
+    mfn_t shared_info_mfn;
+    uint64_t vm_assist;              /* VMASST_* enabled */
+    uint64_t max_pfn;                /* P2M size: the P2M of a PV guest lives in guest memory */
+    unsigned int address_size;       /* XEN_DOMCTL_set_address_size: 64 for a 64-bit PV guest */
     /* CPUs whose TLB may hold this domain's translations: set by a CPU before it loads the domain's page tables,
      * cleared once it has switched to another domain and flushed (arch/x86/flushtlb.c). */
     struct cpumask dirty_cpus;
     uint64_t tlb_writable_dropped;   /* TLB clock when a writable translation of its own frame last went away */
-    /* Shutdown. */
-    bool is_shutting_down, is_shut_down, is_dying;
-    unsigned int shutdown_code;
-    /* Memory ABI state. */
-    uint64_t vm_assist;
-    /* P2M of a PV guest lives in guest memory; the hypervisor keeps only its size. */
-    uint64_t max_pfn;
-    /* Event channels (common/event_channel.c). */
+    /* ---- Events (common/event_channel.c; evtchn_lock) ---- */
     spinlock_t evtchn_lock;
-    struct evtchn *evtchn;           /* EVTCHN_2L_NR_CHANNELS entries, allocated at creation */
-    /* Grant table (common/grant_table.c). */
+    struct evtchn *evtchn;           /* max_evtchns entries, allocated at creation */
+    unsigned int max_evtchns;        /* config.max_evtchn_port + 1, at most the 2-level ABI's limit */
+    unsigned int evtchn_valid;       /* ports below this are valid (allocated in buckets of 64, as in Xen) */
+    uint64_t poll_mask[(MAX_VIRT_CPUS + 63) / 64]; /* vCPUs blocked in SCHEDOP_poll */
+    /* ---- Grant table (common/grant_table.c) ---- */
     void *grant;
-    /* I/O ports the domain may access directly: dom0 all. */
-    bool io_all;
-    /* Console. */
+    unsigned int max_grant_frames, max_maptrack_frames, max_grant_version;
+    /* ---- Time (common/guest_time.c) ---- */
+    int64_t time_offset_seconds;     /* XEN_DOMCTL_settimeoffset: the guest's wallclock offset */
+    uint32_t tsc_mode;               /* XEN_DOMCTL_settscinfo (the PV TSC is always native here) */
+    /* ---- Devices and privileged-instruction emulation ---- */
+    bool io_all;                     /* I/O ports the domain may access directly: dom0 all */
+    uint8_t cmos_idx;                /* latched CMOS index and PCI CONFIG_ADDRESS (arch/x86/pv/emulate.c) */
+    uint32_t pci_cf8;
+    /* ---- Console (common/console.c) ---- */
     char conbuf[160];
     unsigned int conlen;
-    /* ---- Events (common/event_channel.c) ---- */
-    unsigned int evtchn_valid;        /* ports below this are valid (allocated in buckets of 64, as in Xen) */
-    uint64_t poll_mask[(MAX_VIRT_CPUS + 63) / 64]; /* vCPUs blocked in SCHEDOP_poll */
-    /* Privileged-instruction emulation (arch/x86/pv/emulate.c): latched CMOS index and PCI CONFIG_ADDRESS. */
-    uint8_t cmos_idx;
-    uint32_t pci_cf8;
     /* ---- Physical IRQs (arch/x86/irq.c, pv/physdev.c; the PIRQ side of common/event_channel.c) ---- */
     struct pirq *pirqs;               /* domain_nr_pirqs() entries, allocated on first use (vesta/irq.h) */
     mfn_t pirq_eoi_map_mfn;           /* PHYSDEVOP_pirq_eoi_gmfn: the guest's EOI bitmap page, 0 = none */
@@ -144,20 +183,50 @@ struct domain {
     bool pirq_auto_unmask;            /* registered with the v1 call: PHYSDEVOP_eoi also unmasks the port */
 };
 
-extern struct domain *domain_table[MAX_DOMAINS];
+#define for_each_vcpu(d, v)                                                                                        \
+    for (struct vcpu *v, **v##_slot_ = (d)->vcpus; v##_slot_ < (d)->vcpus + (d)->max_vcpus; v##_slot_++)       \
+        if ((v = __atomic_load_n(v##_slot_, __ATOMIC_ACQUIRE)) != NULL)
 
-struct domain *domain_create(domid_t id, unsigned int max_vcpus, bool privileged);
-struct vcpu *vcpu_create(struct domain *d, unsigned int id, unsigned int processor);
-struct domain *domain_lookup(domid_t id);        /* NULL if no such domain */
+extern struct domain *hardware_domain;          /* dom0, once built */
+
+/* Creation and lookup. domain_create() returns the domain with a reference for the caller; vcpu_create() places
+ * the vCPU on a CPU (sched_pick_cpu()) and leaves it down and paused by nothing but VPF_DOWN. */
+struct domain *domain_create(const struct domain_config *cfg, int *err);
+struct vcpu *vcpu_create(struct domain *d, unsigned int id);
+struct domain *domain_get(domid_t id);          /* a live domain with a reference, or NULL */
+struct domain *domain_get_any(domid_t id);      /* the same, dying domains included (info, destroy, unmap) */
+struct domain *domain_get_by_any_id(domid_t id); /* DOMID_SELF or an id: domain_get() */
+struct domain *domain_get_next(domid_t from);   /* the first domain with id >= from, dying included, or NULL */
+void domain_hold(struct domain *d);             /* another reference to a domain the caller holds one to */
+void domain_put(struct domain *d);
+/* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
+static inline bool may_target(const struct domain *cur, const struct domain *d)
+{
+    return cur == d || cur->privileged;
+}
+
+/* Destruction (XEN_DOMCTL_destroydomain): marks d dying and releases its resources; -ERESTART asks to be called
+ * again (a hypercall continuation), 0 once d is dead. */
+int domain_kill(struct domain *d);
 
 /* Memory a domain owns: allocation gives the frame to d (owner, ALLOCATED, general count 1, on its list). */
 struct frame *domain_alloc_pages(struct domain *d, unsigned int order);
 int domain_assign_page(struct domain *d, struct frame *f); /* existing frame (e.g. a boot module page) */
 void domain_free_page(struct frame *f);           /* last reference dropped */
 int domain_steal_page(struct domain *d, mfn_t mfn); /* 0 or -EINVAL: see domain.c */
+/* A hypervisor frame shared with d (shared info, grant-table frames): owned by d for mapping purposes, freed by
+ * the hypervisor, or, if d still maps it when it is given back, by the last put. */
+void *domain_share_xen_page(struct domain *d);
+void domain_unshare_xen_page(void *p);
 
-/* A domain (or the hypervisor on its behalf) ends it. crash names the reason on the console. */
+/* Pausing by the toolstack (Xen's pause_by_systemcontroller): -EOVERFLOW past 255, -EINVAL below 0. */
+int domain_pause_by_controller(struct domain *d);
+int domain_unpause_by_controller(struct domain *d);
+
+/* A domain (or the hypervisor on its behalf) ends it: its vCPUs are paused and the control domain hears of it
+ * (VIRQ_DOM_EXC). crash names the reason on the console. domain_resume() undoes a shutdown (xl save -c). */
 void domain_shutdown(struct domain *d, unsigned int reason);
+void domain_resume(struct domain *d);
 __attribute__((format(printf, 2, 3))) void domain_crash(struct domain *d, const char *fmt, ...);
 
 /* The vCPU running on this CPU, or NULL in the idle loop. */
@@ -168,23 +237,14 @@ static inline struct domain *current_domain(void)
     return v ? v->domain : NULL;
 }
 
-/* Scheduler (common/sched.c). Every vCPU is pinned to one physical CPU; each CPU round-robins its runnable vCPUs
- * and halts when none is runnable. */
-void sched_init_cpu(unsigned int cpu);
-void vcpu_wake(struct vcpu *v);
-void vcpu_block(struct vcpu *v);           /* current vCPU only: blocks unless an event is pending */
-void vcpu_yield(void);
-void vcpu_pause_all(struct domain *d);     /* takes every vCPU of d off its CPU */
-__noreturn void sched_run(void);           /* the idle loop: runs vCPUs when there are any */
-void sched_softirq(void);                  /* called on the way back to a guest */
-void raise_softirq(unsigned int cpu, unsigned int nr);
-#define SOFTIRQ_SCHEDULE 1
-
 /* Events (common/event_channel.c). */
-void evtchn_init_domain(struct domain *d);
+int evtchn_init_domain(struct domain *d, unsigned int max_port);
+int evtchn_destroy(struct domain *d);         /* teardown: close every port (preemptible: -ERESTART) */
+void evtchn_free_domain(struct domain *d);
 void evtchn_set_pending(struct vcpu *v, unsigned int port);
 void send_guest_virq(struct vcpu *v, unsigned int virq);
 void send_guest_global_virq(struct domain *d, unsigned int virq);
+void send_global_virq(unsigned int virq);      /* to the domain that bound it: VIRQ_DOM_EXC to dom0 */
 bool vcpu_event_pending(const struct vcpu *v);
 long do_event_channel_op(unsigned long cmd, unsigned long arg);
 
@@ -194,6 +254,7 @@ struct vcpu_runstate_info;
 void vcpu_kick(struct vcpu *v);               /* wake it if blocked; make a running vCPU pass its exit path */
 void vcpu_mark_events_pending(struct vcpu *v);
 /* common/guest_time.c */
+void unmap_vcpu_info(struct vcpu *v);         /* common/vcpu_op.c: teardown of VCPUOP_register_vcpu_info */
 void vcpu_guest_init(struct vcpu *v);         /* from vcpu_create: vCPU timers, default tick, wallclock */
 void vcpu_sched_out(struct vcpu *v);          /* from context_switch, v's page tables still loaded */
 void vcpu_sched_in(struct vcpu *v);           /* from context_switch, v's page tables loaded */
@@ -203,7 +264,5 @@ void vcpu_runstate_get(const struct vcpu *v, struct vcpu_runstate_info *r);
 void update_runstate_area(struct vcpu *v);    /* v's page tables must be loaded */
 void vcpu_set_periodic_timer(struct vcpu *v, uint64_t period_ns);
 void send_timer_event(struct vcpu *v);
-/* common/sched.c */
-void vcpu_take_down(struct vcpu *v);          /* VCPU_DOWN: off its run queue and off its CPU */
 
 #endif

@@ -102,6 +102,12 @@ int frame_get_type(struct frame *f, uint64_t type, frame_validate_fn validate, v
  * so that nobody can retype the frame underneath it. Returns 0, or -EINVAL on a put with a zero type count. */
 int frame_put_type(struct frame *f, frame_devalidate_fn devalidate, void *ctx);
 
+/* Teardown of a dead domain's tables (Xen's relinquish_memory): if f is a validated table of `type`, its
+ * validation is revoked and devalidate drops what its entries held, although type references remain (held by a
+ * cycle of linear page-table entries, which this breaks). Those references then drop without devalidating
+ * again; until they have, the frame cannot take that type anew. Returns whether it devalidated. */
+bool frame_force_devalidate(struct frame *f, uint64_t type, frame_devalidate_fn devalidate, void *ctx);
+
 static inline uint64_t frame_type(const struct frame *f)
 {
     return __atomic_load_n(&f->type_info, __ATOMIC_ACQUIRE) & FRAME_T_MASK;

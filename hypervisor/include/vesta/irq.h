@@ -57,6 +57,7 @@ int setup_gsi(int gsi, int triggering, int polarity);   /* Xen: mp_register_gsi 
 int ioapic_guest_write(uint64_t physbase, unsigned int reg, uint32_t val);
 int pirq_eoi_map_register(struct domain *d, uint64_t gmfn, bool auto_unmask);
 bool pirq_auto_unmask(const struct domain *d);
+int pirq_release_domain(struct domain *d);              /* teardown: the EOI map, any mapped pirq */
 
 /* Event channels (common/event_channel.c). */
 void send_guest_pirq(struct domain *d, unsigned int pirq);

@@ -27,6 +27,12 @@ __noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2))
             panic("BUG at %s:%d: %s", __FILE__, __LINE__, #c);                                                    \
     } while (0)
 #define BUILD_BUG_ON(c) _Static_assert(!(c), #c)
+/* An invariant: what must hold here. Checked unless built with -DNDEBUG; a failure is a hypervisor bug. */
+#ifdef NDEBUG
+#define ASSERT(c) ((void)sizeof(!(c)))
+#else
+#define ASSERT(c) BUG_ON(!(c))
+#endif
 
 unsigned long simple_strtoul(const char *s, const char **end, unsigned base);
 

@@ -35,6 +35,8 @@ void pv_load_cr3(struct vcpu *v);               /* the L4 for the vCPU's current
 void pv_write_gs_base_user(struct vcpu *v, uint64_t base);
 void fpu_ensure_loaded(struct vcpu *v);
 void vcpu_init_fpu(struct vcpu *v);
+void pv_vcpu_release(struct vcpu *v);  /* teardown: what v's context holds (tables, bases, registered pages) */
+void pv_vcpu_forget(struct vcpu *v);   /* v's CPU keeps no pointer to v nor shows its descriptor pages */
 
 /* traps.c */
 #define TBF_EXCEPTION 1
@@ -70,10 +72,14 @@ int pv_get_page_type(struct domain *d, mfn_t mfn, uint64_t type);  /* with valid
 void pv_put_page_type(mfn_t mfn);
 bool pv_get_page(struct domain *d, mfn_t mfn);  /* general reference on a page d may access */
 void pv_put_page(mfn_t mfn);
+int pv_get_table_ref(struct domain *d, mfn_t mfn, uint64_t type); /* general + validated table type reference */
+void pv_put_table_ref(mfn_t mfn);
+int pv_relinquish_memory(struct domain *d, unsigned int level);   /* teardown, level 4..2: 0 or -ERESTART */
 void pv_init_guest_l4(struct domain *d, uint64_t *l4); /* hypervisor slots */
 bool pv_handle_pt_write_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
 bool pv_map_ldt_page(struct vcpu *v, uint64_t addr);   /* lazy LDT mapping on #PF in the window */
 void pv_load_gdt_ldt(struct vcpu *v);          /* on context switch: map v's GDT/LDT into the CPU window */
+void pv_clear_gdt_ldt_window(void);            /* this CPU's window shows no guest page any more */
 /* dom0_build.c */
 struct dom0_layout;
 struct xen_elf_info;
@@ -88,7 +94,10 @@ typedef long (*hypercall_fn)(unsigned long, unsigned long, unsigned long, unsign
 long pv_do_hypercall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
                      unsigned long a5, unsigned long a6);
 void hypercall_stats_dump(bool reset); /* debug keys p and P */
-extern bool hypercall_preempt_check_flag;
+/* Continuations (hypercall.c): a long operation checks hypercall_preempt_check() between units of work and,
+ * when it says so, returns hypercall_continue(its number, its arguments rewritten to resume). */
+bool hypercall_preempt_check(void);
+long hypercall_continue(unsigned long nr, unsigned int nargs, const unsigned long *args);
 
 #define HC(name) long name(unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, \
                            unsigned long a5, unsigned long a6)

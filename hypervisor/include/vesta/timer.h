@@ -14,18 +14,21 @@ struct timer {
     const char *name;
     unsigned int cpu;
     bool active;
+    bool killed;                /* timer_kill(): never armed again */
     struct timer *next;
 };
 
 struct timer_queue {
     spinlock_t lock;
     struct timer *head;
+    struct timer *running;      /* whose callback runs now */
     uint64_t fired;
 };
 
 void timer_init(struct timer *t, void (*fn)(void *), void *data, const char *name, unsigned int cpu);
 void timer_set(struct timer *t, uint64_t expires_ns);
 void timer_stop(struct timer *t);
+void timer_kill(struct timer *t); /* stop, and wait for a running callback: before freeing t */
 void timers_run(void);          /* softirq: run the expired timers of this CPU */
 void timers_reprogram(void);    /* program this CPU's one-shot for its earliest timer */
 void timers_dump(void);

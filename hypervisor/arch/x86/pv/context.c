@@ -57,16 +57,72 @@ void fpu_ensure_loaded(struct vcpu *v)
     pc->fpu_owner = v;
 }
 
-/* A vCPU leaving its CPU for good (or being destroyed) must not stay the FPU owner anywhere. Pinned vCPUs
- * only ever own their own CPU's FPU, so the check is local. */
-static void fpu_release(struct vcpu *v)
+/* v's FPU state leaves this CPU's registers (the caller runs on v's CPU, where alone it can be owner). TS is
+ * set afterwards: with no owner, whoever runs next must trap on first use. */
+static void fpu_release_here(struct vcpu *v, bool save)
 {
-    struct percpu *pc = percpu[v->processor];
-    if (pc->fpu_owner == v) {
+    struct percpu *pc = this_cpu();
+    if (pc->fpu_owner != v)
+        return;
+    if (save) {
         clts();
         __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])v->fpu_state));
-        pc->fpu_owner = NULL;
     }
+    pc->fpu_owner = NULL;
+    stts();
+}
+
+/* Runs fn(arg) on cpu: here directly (interrupts off, as a cross-CPU call would run it), else by a call. */
+static void run_on_cpu(unsigned int cpu, void (*fn)(void *), void *arg)
+{
+    if (cpu == smp_processor_id()) {
+        unsigned long f = local_irq_save();
+        fn(arg);
+        local_irq_restore(f);
+        return;
+    }
+    struct cpumask one;
+    cpumask_clear_all(&one);
+    cpumask_set(&one, cpu);
+    smp_call_function_mask(&one, fn, arg);
+}
+
+static void sync_execstate_here(void *arg) { fpu_release_here(arg, true); }
+
+/* State the context switch leaves on the CPU lazily (the FPU registers) goes back into v, so that it can be read
+ * (getvcpucontext) or replaced. v is not running (vcpu_sleep_sync()). */
+void vcpu_sync_execstate(struct vcpu *v) { run_on_cpu(v->processor, sync_execstate_here, v); }
+
+static struct vcpu *seg_owner[MAX_CPUS]; /* whose descriptor tables and segment registers each CPU holds */
+
+static void forget_here(void *arg)
+{
+    struct vcpu *v = arg;
+    fpu_release_here(v, false);
+    if (seg_owner[smp_processor_id()] == v) {
+        pv_clear_gdt_ldt_window();
+        seg_owner[smp_processor_id()] = NULL;
+    }
+}
+
+/* v is going away: its CPU must keep no pointer to it, nor show its descriptor pages in its window (they are
+ * about to lose the type that made showing them safe). v is paused and not running. */
+void pv_vcpu_forget(struct vcpu *v) { run_on_cpu(v->processor, forget_here, v); }
+
+/* Teardown (common/domain.c): everything v's context holds on its domain's frames -- descriptor tables,
+ * page-table bases, the page its vcpu_info moved to -- is given back, after its CPU stopped showing it. */
+void pv_vcpu_release(struct vcpu *v)
+{
+    ASSERT(!v->is_running);
+    pv_vcpu_forget(v);
+    pv_set_gdt(v, NULL, 0);
+    pv_destroy_ldt(v);
+    if (v->pv.user_l4)
+        pv_put_table_ref(v->pv.user_l4);
+    if (v->pv.kernel_l4)
+        pv_put_table_ref(v->pv.kernel_l4);
+    v->pv.user_l4 = v->pv.kernel_l4 = 0;
+    unmap_vcpu_info(v);
 }
 
 /* ---- Guest modes. Kernel and user mode differ in their L4 and in which GS base is active; the other one waits
@@ -269,8 +325,6 @@ bool pv_debug_trap_hypervisor(struct cpu_regs *regs)
 
 /* ---- Switching. */
 
-static struct vcpu *seg_owner[MAX_CPUS]; /* whose descriptor tables and segment registers each CPU holds */
-
 static void idle_entry(void) { sched_run(); }
 
 __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
@@ -283,16 +337,17 @@ __noreturn void context_switch(struct vcpu *prev, struct vcpu *next)
         if (dr7_active(prev))
             WRITE_DR(7, 0); /* its breakpoints must not fire for anyone else */
         save_segments(prev);
-        if (prev->state == VCPU_DOWN)
-            fpu_release(prev);
         vcpu_sched_out(prev); /* events/time: periodic timer, runstate area (prev's page tables still loaded) */
     }
+    /* Once prev's page tables are no longer loaded, its state is all saved: it may be read, or torn down. */
     if (!next) {
         write_cr3(virt_to_maddr(idle_pg_table));
+        context_switch_done(prev);
         reset_stack_and_call(frame, idle_entry);
     }
     tlb_enter_domain_begin(next->domain);
     pv_load_cr3(next);
+    context_switch_done(prev);
     tlb_enter_domain_end(next->domain);
     pv_load_guest_cr4(next);
     if (dr7_active(next))

@@ -341,6 +341,19 @@ void pv_load_gdt_ldt(struct vcpu *v)
     load_ldt(v);
 }
 
+/* This CPU's window shows no guest page any more (its vCPU is going away; context.c). */
+void pv_clear_gdt_ldt_window(void)
+{
+    unsigned int cpu = smp_processor_id();
+    if (!this_cpu()->gdt_in_window)
+        return;
+    for (unsigned int i = 0; i < GUEST_GDT_PAGES; i++)
+        set_window_pte(cpu, i, zero_pte());
+    for (unsigned int i = 0; i < LDT_WINDOW_PAGES; i++)
+        set_window_pte(cpu, GUEST_GDT_PAGES + 2 + i, 0);
+    __asm__ volatile("lldt %w0" ::"r"(0));
+}
+
 /* MMUEXT_SET_LDT (pv/mm.c has checked the arguments): the old LDT's pages are dropped, the new one is mapped
  * lazily. */
 void pv_set_ldt(struct vcpu *v, uint64_t base, unsigned int ents)

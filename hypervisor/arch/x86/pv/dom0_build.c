@@ -278,10 +278,20 @@ int dom0_construct(const void *image, size_t image_len, const struct xen_elf_inf
                    const struct dom0_layout *l, const char *cmdline, const struct boot_module *initrd,
                    unsigned int nr_vcpus)
 {
-    struct domain *d = domain_create(0, nr_vcpus, true);
+    struct domain_config cfg = {
+        .id = 0,
+        .privileged = true,
+        .max_vcpus = nr_vcpus,
+        .max_evtchn_port = EVTCHN_2L_NR_CHANNELS - 1,
+        .max_grant_frames = 64,     /* Xen's gnttab_max_frames default */
+        .max_maptrack_frames = 1024, /* Xen's gnttab_max_maptrack_frames default */
+        .max_grant_version = 2,
+    };
+    int err;
+    struct domain *d = domain_create(&cfg, &err);
     if (!d) {
-        pr_err("Dom0 builder: cannot create domain 0");
-        return -ENOMEM;
+        pr_err("Dom0 builder: cannot create domain 0 (%d)", err);
+        return err;
     }
     d->max_pages = l->nr_pages;
     /* (memory area) Xen's ELF parser reads a PAE_MODE note of exactly "yes" as "extended CR3" and the dom0
@@ -339,7 +349,7 @@ int dom0_construct(const void *image, size_t image_len, const struct xen_elf_inf
     d->max_pfn = b.nr_pages;
 
     for (unsigned int i = 0; i < nr_vcpus; i++) {
-        if (!vcpu_create(d, i, i % nr_cpus_online)) {
+        if (!vcpu_create(d, i)) {
             pr_err("Dom0 builder: cannot create vCPU %u", i);
             return -ENOMEM;
         }
@@ -352,10 +362,11 @@ int dom0_construct(const void *image, size_t image_len, const struct xen_elf_inf
     v->regs.cs = FLAT_KERNEL_CS;
     v->regs.ss = FLAT_KERNEL_SS;
     v->regs.rflags = X86_EFLAGS_IF;
-    v->online = true;
+    v->is_initialised = true;
     printk("Dom0: %lu pages, %u vCPU%s, L4 at mfn %#lx, entry %#lx", b.nr_pages, nr_vcpus,
            nr_vcpus == 1 ? "" : "s", b.l4, l->entry);
-    v->state = VCPU_BLOCKED;
+    __atomic_fetch_and(&v->pause_flags, ~VPF_DOWN, __ATOMIC_SEQ_CST);
     vcpu_wake(v);
+    domain_put(d); /* the builder's reference; the table keeps it */
     return 0;
 }

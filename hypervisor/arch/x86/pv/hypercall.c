@@ -2,7 +2,14 @@
  *
  * A guest kernel's SYSCALL is a hypercall: the number in %rax, arguments in %rdi, %rsi, %rdx, %r10, %r8, %r9,
  * the result back in %rax. A SYSCALL from guest user mode is the guest's own system call and is bounced to the
- * kernel's syscall callback. Numbers without a handler return -ENOSYS, as Xen does. */
+ * kernel's syscall callback. Numbers without a handler return -ENOSYS, as Xen does.
+ *
+ * Continuations (Xen's hypercall_create_continuation): a long operation stops when hypercall_preempt_check()
+ * says other work is waiting, records in its arguments where to resume, and returns hypercall_continue(). The
+ * guest's registers are rewritten so that, once the vCPU returns to the guest (softirqs and events had their
+ * turn, the vCPU may even have been descheduled), it executes the SYSCALL again with those arguments. Inside a
+ * multicall the entry's own arguments are rewritten instead and the multicall continues from that entry; a
+ * guest therefore never sees the operation stop half-way. */
 #include <public/callback.h>
 #include <vesta/errno.h>
 #include <vesta/guest_access.h>
@@ -46,6 +53,40 @@ static const hypercall_fn hypercall_table[64] = {
     [__HYPERVISOR_domctl] = do_domctl,
     [__HYPERVISOR_mca] = do_mca,
 };
+
+/* The multicall being run on this CPU: a continuation inside it is recorded here instead of in the guest's
+ * registers. (A multicall runs without being preempted between its checks, so one slot per CPU suffices.) */
+static struct multicall_state {
+    bool active, preempted;
+    unsigned long args[6];
+} mc_state[MAX_CPUS];
+
+bool hypercall_preempt_check(void)
+{
+    struct percpu *pc = this_cpu();
+    if (__atomic_load_n(&pc->softirq_pending, __ATOMIC_ACQUIRE))
+        return true;
+    struct vcpu *v = pc->curr;
+    return v && v->vcpu_info && v->vcpu_info->evtchn_upcall_pending && !v->vcpu_info->evtchn_upcall_mask;
+}
+
+long hypercall_continue(unsigned long nr, unsigned int nargs, const unsigned long *args)
+{
+    ASSERT(nargs <= 6);
+    struct multicall_state *mc = &mc_state[smp_processor_id()];
+    if (mc->active) {
+        for (unsigned int i = 0; i < nargs; i++)
+            mc->args[i] = args[i];
+        mc->preempted = true;
+        return nr;
+    }
+    struct cpu_regs *r = guest_frame();
+    uint64_t *regs[6] = {&r->rdi, &r->rsi, &r->rdx, &r->r10, &r->r8, &r->r9};
+    for (unsigned int i = 0; i < nargs; i++)
+        *regs[i] = args[i];
+    r->rip -= 2; /* back over the SYSCALL (0f 05); the caller's return value, nr, becomes RAX again */
+    return nr;
+}
 
 #ifdef VESTA_HYPERCALL_STATS
 static const char *const hypercall_names[64] = {
@@ -151,13 +192,19 @@ void pv_syscall_entry(struct cpu_regs *regs)
 }
 
 /* Each entry's result is written back as it completes; a bad entry pointer ends the batch with -EFAULT. iret
- * and multicall itself cannot be batched (Xen gives them -ENOSYS... as results). */
+ * and multicall itself cannot be batched (Xen gives them -ENOSYS... as results). An entry that asks to continue
+ * gets its rewritten arguments stored back into the guest's list, and the multicall continues from it. */
 HC(do_multicall)
 {
     unsigned long list = a1, nr = a2;
+    struct multicall_state *mc = &mc_state[smp_processor_id()];
     for (unsigned long i = 0; i < nr; i++) {
         struct multicall_entry e;
         uint64_t va = list + i * sizeof(e);
+        if (i && hypercall_preempt_check()) {
+            unsigned long args[2] = {va, nr - i};
+            return hypercall_continue(__HYPERVISOR_multicall, 2, args);
+        }
         if (copy_from_guest(&e, va, sizeof(e)))
             return -EFAULT;
         long rc;
@@ -168,14 +215,25 @@ HC(do_multicall)
             (void)copy_to_guest(va + offsetof(struct multicall_entry, result), &rc, sizeof(rc));
             return rc;
         }
-        if (e.op == __HYPERVISOR_multicall)
+        if (e.op == __HYPERVISOR_multicall) {
             rc = -EINVAL; /* Xen refuses a multicall inside a multicall with -EINVAL */
-        else
+        } else {
+            memcpy(mc->args, e.args, sizeof(mc->args)); /* a continuation rewrites only some of them */
+            mc->active = true;
+            mc->preempted = false;
             rc = pv_do_hypercall(e.op, e.args[0], e.args[1], e.args[2], e.args[3], e.args[4], e.args[5]);
+            mc->active = false;
+        }
+        if (mc->preempted) {
+            memcpy(e.args, mc->args, sizeof(e.args));
+            if (copy_to_guest(va + offsetof(struct multicall_entry, args), e.args, sizeof(e.args)))
+                return -EFAULT;
+            unsigned long args[2] = {va, nr - i};
+            return hypercall_continue(__HYPERVISOR_multicall, 2, args);
+        }
         if (copy_to_guest(va + offsetof(struct multicall_entry, result), &rc, sizeof(rc)))
             return -EFAULT;
-        struct domain *d = current_domain();
-        if (d->is_shutting_down)
+        if (current_domain()->is_shutting_down)
             break;
     }
     return 0;

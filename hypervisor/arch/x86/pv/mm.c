@@ -101,8 +101,6 @@ static struct domain dom_xen = {.id = DOMID_XEN};
 
 static bool is_pseudo_domain(const struct domain *d) { return d == &dom_io || d == &dom_xen; }
 
-/* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
-static bool may_target(const struct domain *cur, const struct domain *d) { return cur == d || cur->privileged; }
 
 /* ---- Entry flags: the pure rules are in vesta/pte_rules.h. */
 
@@ -139,14 +137,18 @@ static int get_l1e(struct domain *pt_dom, struct domain *pg_dom, uint64_t *e)
     }
     struct frame *f = mfn_to_frame(mfn);
     uint32_t owner_id = __atomic_load_n(&f->owner, __ATOMIC_ACQUIRE);
-    struct domain *real = owner_id < MAX_DOMAINS ? domain_lookup((domid_t)owner_id) : NULL;
-    if (real != pg_dom) {
-        /* A privileged foreign owner may pass on the right to map a third domain's frames. */
-        if (!real || pg_dom == pt_dom || is_pseudo_domain(pg_dom) || !may_target(pg_dom, real))
+    if (is_pseudo_domain(pg_dom))
+        return -EBUSY; /* DOMID_IO and DOMID_XEN name no RAM a guest may map */
+    if (owner_id != pg_dom->id) {
+        /* A privileged foreign owner may pass on the right to map a third (live) domain's frames. */
+        struct domain *real = owner_id < DOMID_FIRST_RESERVED ? domain_get((domid_t)owner_id) : NULL;
+        bool ok = real && pg_dom != pt_dom && may_target(pg_dom, real);
+        if (real)
+            domain_put(real);
+        if (!ok)
             return -EBUSY;
-        pg_dom = real;
     }
-    if (!frame_get_ref(f, pg_dom->id))
+    if (!frame_get_ref(f, owner_id))
         return -EBUSY;
     bool write = v & _PAGE_RW;
     if (write && frame_get_type(f, FRAME_T_WRITABLE, NULL, NULL)) {
@@ -355,6 +357,61 @@ static void put_table_ref(mfn_t mfn)
     pv_put_page(mfn);
 }
 
+int pv_get_table_ref(struct domain *d, mfn_t mfn, uint64_t type) { return get_table_ref(d, mfn, type); }
+void pv_put_table_ref(mfn_t mfn) { put_table_ref(mfn); }
+
+/* ---- Teardown of a dying domain's memory (common/domain.c's table): one pass over its page list per level, L4
+ * first. At every frame the guest's pin goes (with the references it kept) and so does the allocation
+ * reference; and a table of the pass's level that is still validated -- kept so only by a cycle of linear
+ * page-table entries, since the passes above devalidated every table that pointed at it -- is devalidated by
+ * force, dropping what its entries held. A frame nobody else holds is freed by the last of these puts.
+ *
+ * The walk holds a reference on the frame it is at, and takes one on the next before letting go, so frames
+ * freed meanwhile (this one included) never break it; across a continuation d->teardown_cursor keeps that
+ * reference (mfn + 1; 0 = not started). */
+
+/* From list position idx on (FRAME_NIL after `after` = start from the head), the first frame a reference can
+ * still be taken on, or FRAME_NIL. A frame on the list whose count already reached zero is being freed: skipped.
+ * `after` is a frame the caller holds a reference on, so it is still on the list; d->lock makes the links
+ * stable. */
+static uint32_t walk_next_ref(struct domain *d, uint32_t after)
+{
+    spin_lock(&d->lock);
+    uint32_t idx = after == FRAME_NIL ? d->pages.head : frame_table[after].next;
+    while (idx != FRAME_NIL && !frame_get_ref(&frame_table[idx], d->id))
+        idx = frame_table[idx].next;
+    spin_unlock(&d->lock);
+    return idx;
+}
+
+static void relinquish_frame(mfn_t mfn, unsigned int level)
+{
+    struct frame *f = mfn_to_frame(mfn);
+    if (frame_test_and_clear_pinned(f))
+        put_table_ref(mfn);
+    uint64_t old = __atomic_fetch_and(&f->count_info, ~FRAME_C_ALLOCATED, __ATOMIC_ACQ_REL);
+    if (old & FRAME_C_ALLOCATED)
+        pv_put_page(mfn); /* not the last: the walk holds one */
+    frame_force_devalidate(f, level_type(level), devalidate_table, NULL);
+}
+
+int pv_relinquish_memory(struct domain *d, unsigned int level)
+{
+    ASSERT(d->is_dying == DOMDYING_dying && level >= 2 && level <= 4);
+    uint32_t cur = d->teardown_cursor ? (uint32_t)(d->teardown_cursor - 1) : walk_next_ref(d, FRAME_NIL);
+    while (cur != FRAME_NIL) {
+        relinquish_frame(cur, level);
+        uint32_t next = walk_next_ref(d, cur);
+        pv_put_page(cur);
+        cur = next;
+        if (cur != FRAME_NIL && hypercall_preempt_check()) {
+            d->teardown_cursor = (uint64_t)cur + 1;
+            return -ERESTART;
+        }
+    }
+    return 0;
+}
+
 /* ---- Changing one entry of a validated table (Xen's mod_lN_entry). */
 
 #define PTE_AD (_PAGE_ACCESSED | _PAGE_DIRTY)
@@ -430,19 +487,24 @@ static unsigned int table_level(mfn_t mfn)
     return (unsigned int)((ti & FRAME_T_MASK) >> FRAME_T_SHIFT);
 }
 
-/* Xen's get_pg_owner(): DOMID_SELF is the caller; naming oneself by number, or a domain that does not exist,
- * finds nobody (-ESRCH). Permission is checked per operation. */
+/* Xen's get_pg_owner(): DOMID_SELF is the caller; naming oneself by number, or a domain that does not exist (or
+ * is dying), finds nobody (-ESRCH). Permission is checked per operation. A real domain comes with a reference,
+ * dropped by put_pg_owner(). */
 static struct domain *get_pg_owner(struct domain *cur, domid_t id)
 {
-    if (id == DOMID_SELF)
-        return cur;
-    if (id == cur->id)
-        return NULL;
     if (id == DOMID_IO)
         return &dom_io;
     if (id == DOMID_XEN)
         return &dom_xen;
-    return domain_lookup(id);
+    if (id == cur->id)
+        return NULL;
+    return domain_get_by_any_id(id);
+}
+
+static void put_pg_owner(struct domain *d)
+{
+    if (d && !is_pseudo_domain(d))
+        domain_put(d);
 }
 
 /* Xen's guest_handle_okay() for an array of `count` elements of `size` bytes: the start must be a guest address
@@ -471,20 +533,37 @@ HC(do_mmu_update)
         return -EFAULT;
     if (foreigndom >> 16) {
         /* The page tables belong to another domain (a privileged caller building or debugging it). */
-        pt_owner = domain_lookup((domid_t)((foreigndom >> 16) - 1));
+        pt_owner = domain_get((domid_t)((foreigndom >> 16) - 1));
         if (!pt_owner)
             return -ESRCH;
-        if (pt_owner != d && (!pt_owner->max_vcpus || !pt_owner->vcpus[0]))
+        if (pt_owner != d && !pt_owner->vcpus[0]) {
+            domain_put(pt_owner);
             return -EINVAL;
+        }
+    } else {
+        domain_hold(pt_owner);
     }
     struct domain *pg_owner = get_pg_owner(d, (domid_t)foreigndom);
-    if (!pg_owner)
+    if (!pg_owner) {
+        domain_put(pt_owner);
         return -ESRCH;
+    }
     long rc = 0;
     bool flush = false;
     unsigned int i;
     for (i = 0; i < count; i++) {
         struct mmu_update req;
+        if (i && hypercall_preempt_check()) {
+            /* The rest later: *pdone carries the count so far across the continuation. */
+            if (flush)
+                flush_tlb_domain(pt_owner);
+            report_done(pdone, done + i);
+            put_pg_owner(pg_owner);
+            domain_put(pt_owner);
+            unsigned long args[4] = {ureqs + i * sizeof(req), (count - i) | MMU_UPDATE_PREEMPTED, pdone,
+                                     (unsigned long)foreigndom};
+            return hypercall_continue(__HYPERVISOR_mmu_update, 4, args);
+        }
         if (copy_from_guest(&req, ureqs + i * sizeof(req), sizeof(req))) {
             rc = -EFAULT;
             break;
@@ -551,6 +630,8 @@ HC(do_mmu_update)
     if (flush)
         flush_tlb_domain(pt_owner);
     report_done(pdone, done + i);
+    put_pg_owner(pg_owner);
+    domain_put(pt_owner);
     return rc;
 }
 
@@ -657,7 +738,9 @@ HC(do_update_va_mapping_otherdomain)
     struct domain *pg_owner = get_pg_owner(current_domain(), (domid_t)a4);
     if (!pg_owner)
         return -ESRCH;
-    return update_va_mapping(pg_owner, a1, a2, a3);
+    long rc = update_va_mapping(pg_owner, a1, a2, a3);
+    put_pg_owner(pg_owner);
+    return rc;
 }
 
 static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
@@ -680,8 +763,6 @@ static long new_baseptr(struct vcpu *v, mfn_t mfn, bool user)
         return rc;
     mfn_t old = *slot;
     *slot = mfn;
-    if (!user)
-        pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
     if (!user)
         pv_destroy_ldt(v); /* descriptors.c: the LDT's linear mapping may differ now, as Xen does */
     if (!user)
@@ -884,12 +965,20 @@ HC(do_mmuext_op)
     struct domain *pg_owner = get_pg_owner(d, (domid_t)a4);
     if (!pg_owner)
         return -ESRCH;
-    if (!may_target(d, pg_owner))
+    if (!may_target(d, pg_owner)) {
+        put_pg_owner(pg_owner);
         return -EPERM;
+    }
     long rc = 0;
     unsigned int i;
     for (i = 0; i < count; i++) {
         struct mmuext_op op;
+        if (i && hypercall_preempt_check()) {
+            report_done(pdone, done + i);
+            put_pg_owner(pg_owner);
+            unsigned long args[4] = {uops + i * sizeof(op), (count - i) | MMU_UPDATE_PREEMPTED, pdone, a4};
+            return hypercall_continue(__HYPERVISOR_mmuext_op, 4, args);
+        }
         if (copy_from_guest(&op, uops + i * sizeof(op), sizeof(op))) {
             rc = -EFAULT;
             break;
@@ -899,6 +988,7 @@ HC(do_mmuext_op)
             break;
     }
     report_done(pdone, done + i);
+    put_pg_owner(pg_owner);
     return rc;
 }
 

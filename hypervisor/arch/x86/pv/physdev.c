@@ -41,11 +41,6 @@ static long physdev_set_iobitmap(struct vcpu *v, uint64_t arg)
     return 0;
 }
 
-static struct domain *lookup_any_id(domid_t id)
-{
-    return id == DOMID_SELF ? current_domain() : domain_lookup(id);
-}
-
 static long physdev_eoi(struct domain *d, uint64_t arg)
 {
     struct physdev_eoi eoi;
@@ -103,7 +98,7 @@ static long physdev_map_pirq(uint64_t arg)
 
     long rc;
     struct domain *cur = current_domain();
-    struct domain *d = lookup_any_id(map.domid);
+    struct domain *d = domain_get_by_any_id(map.domid);
     if (!d) {
         rc = -ESRCH;
     } else if (!cur->privileged) {
@@ -124,6 +119,8 @@ static long physdev_map_pirq(uint64_t arg)
         if (map.type == MAP_PIRQ_TYPE_MULTI_MSI)
             map.entry_nr = (int32_t)msi.entry_nr;
     }
+    if (d)
+        domain_put(d);
     /* Xen writes the structure back whatever the outcome (with MSI_SEG turned into MSI). */
     if (copy_to_guest_obj(arg, &map))
         rc = -EFAULT;
@@ -135,12 +132,12 @@ static long physdev_unmap_pirq(uint64_t arg)
     struct physdev_unmap_pirq unmap;
     if (copy_from_guest_obj(&unmap, arg))
         return -EFAULT;
-    struct domain *d = lookup_any_id(unmap.domid);
+    struct domain *d = domain_get_by_any_id(unmap.domid);
     if (!d)
         return -ESRCH;
-    if (!current_domain()->privileged)
-        return -EPERM;
-    return unmap_domain_pirq(d, unmap.pirq);
+    long rc = current_domain()->privileged ? unmap_domain_pirq(d, unmap.pirq) : -EPERM;
+    domain_put(d);
+    return rc;
 }
 
 static long physdev_apic(int cmd, uint64_t arg)
