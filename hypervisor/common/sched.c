@@ -69,6 +69,23 @@ void sched_vcpu_removed(struct vcpu *v)
     __atomic_fetch_sub(&vcpus_placed[v->processor], 1, __ATOMIC_RELAXED);
 }
 
+/* Moves a vCPU that is paused and off its CPU (vcpu_pause()) to another CPU: the state its old CPU holds lazily,
+ * its timers and its place in the counts follow. */
+void vcpu_move(struct vcpu *v, unsigned int cpu)
+{
+    ASSERT(!v->is_running && !v->on_runq && !vcpu_runnable(v) && percpu[cpu] && percpu[cpu]->online);
+    if (cpu == v->processor)
+        return;
+    vcpu_sync_execstate(v);
+    pv_vcpu_forget(v);
+    sched_vcpu_removed(v);
+    timer_migrate(&v->singleshot_timer, cpu);
+    timer_migrate(&v->periodic_timer, cpu);
+    timer_migrate(&v->poll_timer, cpu);
+    v->processor = cpu;
+    sched_vcpu_placed(v);
+}
+
 /* ---- Runnability. */
 
 bool vcpu_runnable(const struct vcpu *v)
@@ -270,8 +287,13 @@ static void schedule(void)
 
 void context_switch_done(struct vcpu *prev)
 {
-    if (prev && prev != this_cpu()->curr)
-        __atomic_store_n(&prev->is_running, false, __ATOMIC_RELEASE);
+    if (!prev || prev == this_cpu()->curr)
+        return;
+    __atomic_store_n(&prev->is_running, false, __ATOMIC_SEQ_CST);
+    /* A wake-up that came while prev was leaving saw it still running and queued nothing (vcpu_wake()): look
+     * again now that it has left. */
+    if (vcpu_runnable(prev))
+        vcpu_wake(prev);
 }
 
 void sched_softirq(void)

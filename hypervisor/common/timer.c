@@ -26,10 +26,23 @@ static void dequeue(struct timer_queue *q, struct timer *t)
     t->active = false;
 }
 
+/* t's queue, locked: t->cpu changes only under the old queue's lock (timer_migrate()), so it is read again
+ * once a lock is held. */
+static struct timer_queue *lock_timer_queue(struct timer *t, unsigned long *flags)
+{
+    for (;;) {
+        struct timer_queue *q = &percpu[__atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE)]->timers;
+        *flags = spin_lock_irqsave(&q->lock);
+        if (q == &percpu[t->cpu]->timers)
+            return q;
+        spin_unlock_irqrestore(&q->lock, *flags);
+    }
+}
+
 void timer_set(struct timer *t, uint64_t expires)
 {
-    struct timer_queue *q = &percpu[t->cpu]->timers;
-    unsigned long f = spin_lock_irqsave(&q->lock);
+    unsigned long f;
+    struct timer_queue *q = lock_timer_queue(t, &f);
     if (t->killed) {
         spin_unlock_irqrestore(&q->lock, f);
         return;
@@ -55,11 +68,27 @@ void timer_set(struct timer *t, uint64_t expires)
 
 void timer_stop(struct timer *t)
 {
-    struct timer_queue *q = &percpu[t->cpu]->timers;
-    unsigned long f = spin_lock_irqsave(&q->lock);
+    unsigned long f;
+    struct timer_queue *q = lock_timer_queue(t, &f);
     if (t->active)
         dequeue(q, t);
     spin_unlock_irqrestore(&q->lock, f);
+}
+
+/* Moves t to another CPU's queue, still armed if it was; waits for a callback running on the old CPU. */
+void timer_migrate(struct timer *t, unsigned int cpu)
+{
+    unsigned long f;
+    struct timer_queue *q = lock_timer_queue(t, &f);
+    bool armed = t->active;
+    if (armed)
+        dequeue(q, t);
+    __atomic_store_n(&t->cpu, cpu, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&q->lock, f);
+    while (__atomic_load_n(&q->running, __ATOMIC_ACQUIRE) == t)
+        cpu_relax();
+    if (armed)
+        timer_set(t, t->expires);
 }
 
 /* Stops t and waits until its callback is not running on its CPU either: afterwards t's memory may go. */

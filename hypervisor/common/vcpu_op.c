@@ -64,7 +64,24 @@ static uint32_t mxcsr_mask(void)
     return mask;
 }
 
-/* arch_set_info_guest for a vCPU that was never initialised (the caller checked). */
+/* Does c name exactly the page-table bases and descriptor tables v already has? (A context given to an
+ * initialised vCPU may change registers and callbacks, nothing that holds references.) */
+static bool same_bases(const struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    const struct pv_vcpu *pv = &v->pv;
+    bool same = (c->ctrlreg[3] >> PAGE_SHIFT) == pv->kernel_l4 && (c->ctrlreg[1] >> PAGE_SHIFT) == pv->user_l4;
+    if (!pv->user_l4)
+        same &= !c->ctrlreg[1] && (c->flags & VGCF_in_kernel);
+    same &= c->gdt_ents == pv->gdt_ents;
+    for (unsigned int i = 0; same && i < (c->gdt_ents + 511) / 512; i++)
+        same = c->gdt_frames[i] == pv->gdt_frames[i];
+    same &= c->ldt_ents == pv->ldt_ents && (!pv->ldt_ents || c->ldt_base == pv->ldt_base);
+    return same;
+}
+
+/* Xen's arch_set_info_guest for a 64-bit PV vCPU (VCPUOP_initialise, XEN_DOMCTL_setvcpucontext). A vCPU that
+ * was initialised before may only be given the bases it has (-EOPNOTSUPP otherwise), which is how the toolstack
+ * resumes a suspended domain. The caller holds vcpu_op_lock, and v is not running. VGCF_online is the caller's. */
 static long set_info_guest(struct vcpu *v, struct vcpu_guest_context *c)
 {
     struct domain *d = v->domain;
@@ -87,12 +104,14 @@ static long set_info_guest(struct vcpu *v, struct vcpu_guest_context *c)
         return -EINVAL;
     if ((c->gdt_ents + 511) / 512 > ARRAY_SIZE(v->pv.gdt_frames))
         return -EINVAL;
-    if (!(c->flags & VGCF_in_kernel) && !c->ctrlreg[1])
-        return -EINVAL;
+    if (!v->is_initialised) {
+        if (!(c->flags & VGCF_in_kernel) && !c->ctrlreg[1])
+            return -EINVAL;
+    } else if (!same_bases(v, c)) {
+        return -EOPNOTSUPP;
+    }
 
     struct pv_vcpu *pv = &v->pv;
-    pv->ldt_ents = (unsigned int)c->ldt_ents;
-    pv->ldt_base = c->ldt_ents ? c->ldt_base : 0;
     pv->kernel_ss = fixup_sel(c->kernel_ss);
     pv->kernel_sp = c->kernel_sp;
     pv->event_callback = c->event_callback_eip;
@@ -134,10 +153,13 @@ static long set_info_guest(struct vcpu *v, struct vcpu_guest_context *c)
     g->rsp = r->rsp;
     /* IOPL is virtual; real interrupts stay enabled. NT and VM cannot be returned to in long mode. */
     g->rflags = (r->rflags & ~(X86_EFLAGS_IOPL | X86_EFLAGS_NT | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
+    if (v->is_initialised)
+        return 0;
 
+    pv->ldt_ents = (unsigned int)c->ldt_ents;
+    pv->ldt_base = c->ldt_ents ? c->ldt_base : 0;
     if (v->id == 0)
         d->vm_assist = c->vm_assist;
-
     int rc = pv_set_gdt(v, c->gdt_frames, (unsigned int)c->gdt_ents);
     if (rc)
         return rc;
@@ -175,6 +197,68 @@ static void set_online(struct vcpu *v, bool online, bool blocked)
         __atomic_fetch_or(&v->pause_flags, VPF_BLOCKED, __ATOMIC_SEQ_CST);
     __atomic_fetch_and(&v->pause_flags, ~VPF_DOWN, __ATOMIC_SEQ_CST);
     vcpu_wake(v);
+}
+
+/* XEN_DOMCTL_setvcpucontext: v's domain is paused by the caller. Unlike VCPUOP_initialise, an initialised vCPU
+ * may be given a context again (with the bases it has). */
+long vcpu_set_context(struct vcpu *v, struct vcpu_guest_context *c)
+{
+    spin_lock(&vcpu_op_lock);
+    long rc = set_info_guest(v, c);
+    if (!rc)
+        set_online(v, c->flags & VGCF_online, false);
+    spin_unlock(&vcpu_op_lock);
+    return rc;
+}
+
+/* XEN_DOMCTL_getvcpucontext (Xen's arch_get_info_guest): v is paused and its state saved. */
+void vcpu_get_context(struct vcpu *v, struct vcpu_guest_context *c)
+{
+    const struct pv_vcpu *pv = &v->pv;
+    const struct cpu_regs *g = &v->regs;
+    memset(c, 0, sizeof(*c));
+    memcpy(c->fpu_ctxt, v->fpu_state, sizeof(c->fpu_ctxt));
+    c->flags = VGCF_i387_valid; /* the FPU image is always kept initialised here */
+    if (pv->failsafe_disables_events)
+        c->flags |= VGCF_failsafe_disables_events;
+    if (pv->syscall_disables_events)
+        c->flags |= VGCF_syscall_disables_events;
+    if (!(__atomic_load_n(&v->pause_flags, __ATOMIC_ACQUIRE) & VPF_DOWN))
+        c->flags |= VGCF_online;
+    if (pv->kernel_mode)
+        c->flags |= VGCF_in_kernel;
+    struct cpu_user_regs *r = &c->user_regs;
+    r->r15 = g->r15, r->r14 = g->r14, r->r13 = g->r13, r->r12 = g->r12;
+    r->rbp = g->rbp, r->rbx = g->rbx, r->r11 = g->r11, r->r10 = g->r10;
+    r->r9 = g->r9, r->r8 = g->r8, r->rax = g->rax, r->rcx = g->rcx;
+    r->rdx = g->rdx, r->rsi = g->rsi, r->rdi = g->rdi;
+    r->rip = g->rip;
+    r->cs = (uint16_t)g->cs;
+    r->rflags = g->rflags | ((uint64_t)pv->iopl << 12); /* IOPL is virtual: merged back */
+    r->rsp = g->rsp;
+    r->ss = (uint16_t)g->ss;
+    r->ds = pv->ds, r->es = pv->es, r->fs = pv->fs, r->gs = pv->gs;
+    r->saved_upcall_mask = v->vcpu_info ? v->vcpu_info->evtchn_upcall_mask : 1;
+    memcpy(c->trap_ctxt, pv->traps, sizeof(c->trap_ctxt));
+    for (unsigned int i = 0; i < 8; i++)
+        c->debugreg[i] = pv_get_debugreg(v, i);
+    c->ldt_base = pv->ldt_ents ? pv->ldt_base : 0;
+    c->ldt_ents = pv->ldt_ents;
+    memcpy(c->gdt_frames, pv->gdt_frames, sizeof(c->gdt_frames));
+    c->gdt_ents = pv->gdt_ents;
+    c->kernel_ss = pv->kernel_ss;
+    c->kernel_sp = pv->kernel_sp;
+    c->ctrlreg[0] = pv->ctrlreg0_ts ? X86_CR0_TS : 0;
+    c->ctrlreg[3] = pv->kernel_l4 << PAGE_SHIFT;
+    c->ctrlreg[1] = pv->user_l4 << PAGE_SHIFT;
+    c->ctrlreg[4] = pv_guest_cr4(v);
+    c->event_callback_eip = pv->event_callback;
+    c->failsafe_callback_eip = pv->failsafe_callback;
+    c->syscall_callback_eip = pv->syscall_callback;
+    c->vm_assist = v->domain->vm_assist;
+    c->fs_base = pv->fs_base;
+    c->gs_base_kernel = pv->gs_base_kernel;
+    c->gs_base_user = pv->gs_base_user;
 }
 
 static long vcpu_initialise(struct vcpu *v, unsigned long arg)

@@ -254,7 +254,11 @@ struct vcpu_runstate_info;
 void vcpu_kick(struct vcpu *v);               /* wake it if blocked; make a running vCPU pass its exit path */
 void vcpu_mark_events_pending(struct vcpu *v);
 /* common/guest_time.c */
-void unmap_vcpu_info(struct vcpu *v);         /* common/vcpu_op.c: teardown of VCPUOP_register_vcpu_info */
+/* common/vcpu_op.c */
+void unmap_vcpu_info(struct vcpu *v);         /* teardown of VCPUOP_register_vcpu_info */
+struct vcpu_guest_context;
+long vcpu_set_context(struct vcpu *v, struct vcpu_guest_context *c); /* XEN_DOMCTL_setvcpucontext, d paused */
+void vcpu_get_context(struct vcpu *v, struct vcpu_guest_context *c); /* XEN_DOMCTL_getvcpucontext, v paused */
 void vcpu_guest_init(struct vcpu *v);         /* from vcpu_create: vCPU timers, default tick, wallclock */
 void vcpu_sched_out(struct vcpu *v);          /* from context_switch, v's page tables still loaded */
 void vcpu_sched_in(struct vcpu *v);           /* from context_switch, v's page tables loaded */

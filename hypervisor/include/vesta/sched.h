@@ -43,6 +43,7 @@ void domain_unpause(struct domain *d);
 unsigned int sched_pick_cpu(void);       /* the online CPU with the fewest vCPUs placed on it */
 void sched_vcpu_placed(struct vcpu *v);  /* v->processor chosen: count it */
 void sched_vcpu_removed(struct vcpu *v); /* v destroyed: uncount it */
+void vcpu_move(struct vcpu *v, unsigned int cpu); /* v paused: pin it to another CPU */
 void sched_init_cpu(unsigned int cpu);
 __noreturn void sched_run(void);         /* the idle loop: runs vCPUs when there are any */
 void sched_softirq(void);                /* called on the way back to a guest */

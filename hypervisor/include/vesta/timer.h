@@ -29,6 +29,7 @@ void timer_init(struct timer *t, void (*fn)(void *), void *data, const char *nam
 void timer_set(struct timer *t, uint64_t expires_ns);
 void timer_stop(struct timer *t);
 void timer_kill(struct timer *t); /* stop, and wait for a running callback: before freeing t */
+void timer_migrate(struct timer *t, unsigned int cpu);
 void timers_run(void);          /* softirq: run the expired timers of this CPU */
 void timers_reprogram(void);    /* program this CPU's one-shot for its earliest timer */
 void timers_dump(void);
