@@ -716,13 +716,7 @@ HC(do_memory_op)
         return domain_by_any_id(b.domid) ? -EACCES : -ESRCH;
     }
     case XENMEM_get_vnumainfo: {
-        /* struct xen_vnuma_topology_info: domid, pad, three counts, three handles. */
-        struct {
-            domid_t domid;
-            uint16_t pad;
-            uint32_t nr_vnodes, nr_vcpus, nr_vmemranges;
-            uint64_t vdistance, vcpu_to_vnode, vmemrange;
-        } topo;
+        struct xen_vnuma_topology_info topo;
         if (start_extent)
             return -EINVAL;
         if (copy_from_guest_obj(&topo, arg))

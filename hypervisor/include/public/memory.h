@@ -166,19 +166,112 @@ struct xen_e820_entry {
     uint32_t type;
 } __attribute__((packed));
 
-/* Remaining command numbers (mostly toolstack / HVM). */
+/* Populate-on-demand (HVM only; a PV domain gets -EOPNOTSUPP). */
 #define XENMEM_set_pod_target               16
 #define XENMEM_get_pod_target               17
+struct xen_pod_target {
+    uint64_t target_pages;      /* IN (set)        */
+    uint64_t tot_pages;         /* OUT             */
+    uint64_t pod_cache_pages;   /* OUT             */
+    uint64_t pod_entries;       /* OUT             */
+    domid_t  domid;             /* IN              */
+    uint16_t _pad0[3];
+};
+
+/*
+ * Host-wide memory-sharing counters (arg unused): frames saved by sharing
+ * and frames currently shared.  Never fail; 0 on a hypervisor that does
+ * not share memory.
+ */
 #define XENMEM_get_sharing_freed_pages      18
 #define XENMEM_get_sharing_shared_pages     19
+
 #define XENMEM_paging_op                    20
 #define XENMEM_access_op                    21
 #define XENMEM_sharing_op                   22
+
+/*
+ * claim_pages (toolstack): arg is a struct xen_memory_reservation with
+ * domid, nr_extents = pages to set aside for the domain (0 cancels the
+ * claim), extent_order 0, mem_flags 0 and a null extent_start.  The claim
+ * covers nr_extents minus what the domain already has; allocations for it
+ * consume the claim.  Fails with -ENOMEM if the host cannot cover it.
+ */
 #define XENMEM_claim_pages                  24
-#define XENMEM_get_vnumainfo                26
+
+/*
+ * reserved_device_memory_map: guest-physical ranges that devices (RMRRs)
+ * need.  Too small a buffer gives -ERANGE with nr_entries set to the
+ * count needed.
+ */
 #define XENMEM_reserved_device_memory_map   27
+#define XENMEM_RDM_ALL                      1   /* flags: ignore dev */
+struct xen_reserved_device_memory {
+    xen_pfn_t   start_pfn;
+    xen_ulong_t nr_pages;
+};
+struct xen_reserved_device_memory_map {
+    uint32_t flags;                 /* IN: XENMEM_RDM_*                   */
+    uint32_t nr_entries;            /* IN/OUT                             */
+    xen_guest_handle_t buffer;      /* -> struct xen_reserved_device_memory[] */
+    union {
+        struct {
+            uint16_t seg;
+            uint8_t  bus;
+            uint8_t  devfn;
+        } pci;                      /* IN: the device, unless RDM_ALL     */
+    } dev;
+    uint32_t _pad0;
+};
+
+/*
+ * acquire_resource: frames of a domain's resource, for the toolstack to
+ * map directly.  A PV caller gets the MFNs written to frame_list.  With
+ * nr_frames 0 and a null frame_list, nr_frames returns the resource size.
+ * pad must be zero.  A resource type the hypervisor does not offer gives
+ * -EOPNOTSUPP (libxenguest then falls back to older interfaces).
+ */
 #define XENMEM_acquire_resource             28
-/* 8 (translate_gpfn_list) was removed. */
+#define XENMEM_resource_ioreq_server            0
+#define XENMEM_resource_grant_table             1
+#define XENMEM_resource_vmtrace_buf             2
+#define XENMEM_resource_grant_table_id_shared   0   /* id for grant_table */
+#define XENMEM_resource_grant_table_id_status   1
+#define XENMEM_resource_ioreq_server_frame_bufioreq 0
+#define XENMEM_resource_ioreq_server_frame_ioreq(n) (1 + (n))
+struct xen_mem_acquire_resource {
+    domid_t  domid;
+    uint16_t type;                  /* XENMEM_resource_*                  */
+    uint32_t id;                    /* type-specific, else 0              */
+    uint32_t nr_frames;             /* IN/OUT                             */
+    uint32_t pad;
+    uint64_t frame;                 /* first frame of the resource        */
+    xen_guest_handle_t frame_list;  /* -> xen_pfn_t[nr_frames], OUT for PV */
+};
+
+/*
+ * get_vnumainfo: the caller's virtual NUMA topology (see also domctl
+ * setvnumainfo).  Counts are IN (array sizes) and OUT (actual sizes).
+ */
+#define XENMEM_get_vnumainfo                26
+struct xen_vmemrange {
+    uint64_t start, end;
+    uint32_t flags;
+    uint32_t nid;
+};
+typedef struct xen_vmemrange xen_vmemrange_t;
+
+struct xen_vnuma_topology_info {
+    domid_t  domid;
+    uint16_t pad;                   /* must be zero                       */
+    uint32_t nr_vnodes;
+    uint32_t nr_vcpus;
+    uint32_t nr_vmemranges;
+    xen_guest_handle_t vdistance;     /* -> uint32_t[nr_vnodes^2]          */
+    xen_guest_handle_t vcpu_to_vnode; /* -> uint32_t[nr_vcpus]             */
+    xen_guest_handle_t vmemrange;     /* -> xen_vmemrange_t[nr_vmemranges] */
+};
+/* 8 (translate_gpfn_list) was removed; 29 is the next free number. */
 
 typedef struct xen_memory_reservation  xen_memory_reservation_t;
 typedef struct xen_memory_exchange     xen_memory_exchange_t;
@@ -214,5 +307,19 @@ _Static_assert(sizeof(struct xen_memory_map) == 16, "memory_map");
 _Static_assert(offsetof(struct xen_memory_map, buffer) == 8, "mm.buffer");
 _Static_assert(sizeof(struct xen_foreign_memory_map) == 24, "foreign_map");
 _Static_assert(sizeof(struct xen_e820_entry) == 20, "e820 entry");
+_Static_assert(sizeof(struct xen_pod_target) == 40, "pod_target");
+_Static_assert(offsetof(struct xen_pod_target, domid) == 32, "pod.domid");
+_Static_assert(sizeof(struct xen_reserved_device_memory) == 16, "rdm");
+_Static_assert(sizeof(struct xen_reserved_device_memory_map) == 24, "rdm_map");
+_Static_assert(offsetof(struct xen_reserved_device_memory_map, buffer) == 8, "rdm.buffer");
+_Static_assert(offsetof(struct xen_reserved_device_memory_map, dev) == 16, "rdm.dev");
+_Static_assert(sizeof(struct xen_mem_acquire_resource) == 32, "acquire_resource");
+_Static_assert(offsetof(struct xen_mem_acquire_resource, nr_frames) == 8, "ar.nr");
+_Static_assert(offsetof(struct xen_mem_acquire_resource, frame) == 16, "ar.frame");
+_Static_assert(offsetof(struct xen_mem_acquire_resource, frame_list) == 24, "ar.list");
+_Static_assert(sizeof(struct xen_vmemrange) == 24, "vmemrange");
+_Static_assert(sizeof(struct xen_vnuma_topology_info) == 40, "vnuma_topology_info");
+_Static_assert(offsetof(struct xen_vnuma_topology_info, vdistance) == 16, "vt.vdistance");
+_Static_assert(offsetof(struct xen_vnuma_topology_info, vmemrange) == 32, "vt.vmemrange");
 
 #endif /* VESTA_PUBLIC_MEMORY_H */
