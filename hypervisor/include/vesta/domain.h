@@ -30,6 +30,7 @@ enum vcpu_state { VCPU_DOWN, VCPU_RUNNABLE, VCPU_RUNNING, VCPU_BLOCKED };
 struct domain;
 
 struct evtchn;
+struct cpu_policy;
 
 /* PV architectural state of one vCPU (what a vcpu_guest_context describes). */
 struct pv_vcpu {
@@ -142,6 +143,10 @@ struct domain {
     mfn_t pirq_eoi_map_mfn;           /* PHYSDEVOP_pirq_eoi_gmfn: the guest's EOI bitmap page, 0 = none */
     uint64_t *pirq_eoi_map;
     bool pirq_auto_unmask;            /* registered with the v1 call: PHYSDEVOP_eoi also unmasks the port */
+    /* ---- CPUID/MSR policy (arch/x86/pv/cpuid.c, vesta/cpu_policy.h). No lock: set only while the domain is
+     * paused during its construction (domctl set_cpu_policy), read without a lock afterwards. NULL: the initial
+     * domain's policy (dom0). ---- */
+    struct cpu_policy *cpu_policy;
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];
