@@ -113,6 +113,12 @@ void cpu_policy_set_featureset(struct cpu_policy *p, const uint32_t fs[FS_NR])
     p->extd[0x21].c = fs[FS_E21C];
 }
 
+void featureset_clamp_known(uint32_t fs[FS_NR])
+{
+    for (unsigned int i = 0; i < FS_NR; i++)
+        fs[i] &= known_mask[i];
+}
+
 void featureset_sanitise(uint32_t fs[FS_NR])
 {
     uint32_t disabled[FS_NR];

@@ -107,7 +107,9 @@ static inline enum cpu_vendor cpu_policy_vendor(const struct cpu_policy *p)
 
 void cpu_policy_get_featureset(const struct cpu_policy *p, uint32_t fs[FS_NR]);
 void cpu_policy_set_featureset(struct cpu_policy *p, const uint32_t fs[FS_NR]);
-/* Drops bits Xen does not know and every feature whose prerequisite is missing (Xen's deep dependencies). */
+/* Drops the bits Xen does not know (in 0x80000001 EDX that includes the copies of leaf 1 features AMD puts
+ * there); featureset_sanitise also drops every feature whose prerequisite is missing (Xen's deep dependencies). */
+void featureset_clamp_known(uint32_t fs[FS_NR]);
 void featureset_sanitise(uint32_t fs[FS_NR]);
 
 /* The serialised form, in Xen's order. fn returns 0 to go on or an error, which stops the walk and is returned. */

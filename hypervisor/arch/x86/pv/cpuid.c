@@ -68,11 +68,16 @@ static unsigned int host_family;
 
 static void host_leaf(uint32_t leaf, uint32_t sub, struct cpuid_leaf *l) { cpuid_count(leaf, sub, &l->a, &l->b, &l->c, &l->d); }
 
-/* Xen makes LFENCE dispatch-serialising on AMD parts (DE_CFG bit 1) and advertises that to guests. */
-static bool amd_lfence_dispatch(void)
+/* Xen makes LFENCE dispatch-serialising on AMD parts and advertises that to guests: it always is on families 0xf
+ * and 0x11 and where the CPU says so itself; elsewhere DE_CFG bit 1 makes it so if the MSR takes the write. */
+static bool amd_lfence_dispatch(const struct cpu_policy *raw, unsigned int family)
 {
     const uint32_t de_cfg = 0xc0011029;
     uint64_t v;
+    if (family == 0xf || family == 0x11)
+        return true;
+    if ((raw->extd[0].a & 0xffff) >= 0x21 && (raw->extd[0x21].a & (1u << (X86_FEAT_LFENCE_DISPATCH % 32))))
+        return true;
     if (rdmsr_safe(de_cfg, &v))
         return false;
     if (v & 2)
@@ -143,15 +148,19 @@ static void build_host_policy(void)
     bool amd = cpu_policy_vendor(p) == CPU_VENDOR_AMD;
     p->basic[0].a = MIN(p->basic[0].a, CPUID_NR_BASIC - 1);
     p->feat[0].a = MIN(p->feat[0].a, CPUID_NR_FEAT - 1);
+    uint32_t fms = p->basic[1].a, fam = (fms >> 8) & 0xf;
+    host_family = fam == 0xf ? fam + ((fms >> 20) & 0xff) : fam;
     uint32_t max_extd = p->extd[0].a;
-    bool lfence = amd && amd_lfence_dispatch();
+    bool lfence = amd && amd_lfence_dispatch(&raw_policy, host_family);
     if (lfence && max_extd < 0x80000021)
         max_extd = 0x80000021; /* Xen extends the range to report LFENCE_DISPATCH */
     p->extd[0].a = max_extd ? 0x80000000 | MIN(max_extd & 0xffff, CPUID_NR_EXTD - 1) : 0;
 
-    /* The host featureset: what Vesta itself takes the CPU to offer. */
+    /* The host featureset (Xen's boot_cpu_data.x86_capability): the features Xen knows that the CPU offers, with
+     * Vesta's own adjustments. */
     uint32_t *fs = host_fs;
     cpu_policy_get_featureset(p, fs);
+    featureset_clamp_known(fs);
     fs_clear(fs, F_1D_SEP); /* SYSENTER is not usable from 64-bit PV */
     if (amd) {
         fs_clear(fs, F_1D_PBE); /* aliases 3DNow! on AMD */
@@ -164,9 +173,6 @@ static void build_host_policy(void)
     cpu_policy_set_featureset(p, fs);
     cpu_policy_clean_leaves(p);
     p->basic[0xa] = (struct cpuid_leaf){0}; /* no virtual PMU */
-
-    uint32_t fms = p->basic[1].a, fam = (fms >> 8) & 0xf;
-    host_family = fam == 0xf ? fam + ((fms >> 20) & 0xff) : fam;
 }
 
 /* Adjustments every guest policy gets (Xen's guest_common_feature_adjustments). */
@@ -486,10 +492,9 @@ int cpu_policy_system_featureset(uint32_t index, uint32_t fs[FS_NR])
     const struct cpu_policy *p = system_policy((uint32_t)policy_of[index]);
     if (!p)
         return -EOPNOTSUPP;
-    if (p == &host_policy)
-        memcpy(fs, host_fs, sizeof(host_fs));
-    else
-        cpu_policy_get_featureset(p, fs);
+    /* Of the host policy, not the host featureset: the policy's 0x80000001 EDX has AMD's copies of leaf 1
+     * features back, as Xen's has. */
+    cpu_policy_get_featureset(p, fs);
     return 0;
 }
 
