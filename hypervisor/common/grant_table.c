@@ -21,6 +21,7 @@
  * hypercall continuations: a batch runs to its end in one call. */
 #include <public/grant_table.h>
 #include <vesta/errno.h>
+#include <vesta/grant_table.h>
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
@@ -31,7 +32,6 @@
 
 #define INITIAL_NR_GRANT_FRAMES 1U
 #define MAX_GRANT_FRAMES 64U       /* Xen's gnttab_max_frames default */
-#define GNTTAB_MAX_VERSION 2U
 #define ENTRIES_V1_PER_FRAME (PAGE_SIZE / sizeof(struct grant_entry_v1))
 #define ENTRIES_V2_PER_FRAME (PAGE_SIZE / sizeof(union grant_entry_v2))
 #define STATUS_PER_FRAME (PAGE_SIZE / sizeof(grant_status_t))
