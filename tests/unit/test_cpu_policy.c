@@ -394,3 +394,39 @@ TEST(cpu_policy_recalc_intel_extended_limit)
     CHECK_EQ(p.extd[8].a & 0xff, 39);
     CHECK_EQ((p.extd[8].a >> 8) & 0xff, 32); /* no long mode bit in this policy */
 }
+
+/* What `xl create` does with a PV domain's policy: take the default policy as serialised, hand every leaf back
+ * with set_cpu_policy. Merged into the domain's copy, audited against max and recalculated, it must give the
+ * policy the domain had. */
+TEST(cpu_policy_toolstack_round_trip_is_stable)
+{
+    struct cpu_policy host, max, def, dom, merged;
+    struct collect c;
+    struct cpu_policy_errors e;
+    amd_host(&host);
+    max = host;
+    max.feat[0].a = 2;
+    def = max;
+    def.feat[0].a = 0;
+    dom = def;
+    cpu_policy_recalc_guest(&dom, &max, &host);
+
+    unsigned int n = serialise(&def, &c);
+    CHECK(n <= CPUID_MAX_SERIALISED_LEAVES);
+    merged = dom;
+    for (unsigned int i = 0; i < n; i++)
+        CHECK_EQ(cpu_policy_set_leaf(&merged, &c.l[i]), 0);
+    cpu_policy_clear_out_of_range(&merged);
+    CHECK_EQ(cpu_policy_check_fits(&max, &merged, &e), 0);
+    cpu_policy_recalc_guest(&merged, &max, &host);
+    CHECK(!memcmp(&merged, &dom, sizeof(dom)));
+
+    /* Asking for more leaf-7 subleaves than max has is refused, naming leaf 7. */
+    merged = dom;
+    xen_cpuid_leaf_t l7 = {7, 0, 5, 0, 0, 0};
+    CHECK_EQ(cpu_policy_set_leaf(&merged, &l7), 0);
+    cpu_policy_clear_out_of_range(&merged);
+    CHECK_EQ(cpu_policy_check_fits(&max, &merged, &e), -EINVAL);
+    CHECK_EQ(e.leaf, 7);
+    CHECK_EQ(e.subleaf, 0);
+}
