@@ -1,25 +1,46 @@
 /* Console output: every line carries the "(VESTA) " prefix and is filtered by log level (loglvl=). Output from
- * several CPUs is serialised line by line under one lock. */
+ * several CPUs is serialised line by line under one lock.
+ *
+ * Everything the hypervisor prints also goes into the console ring (vesta/conring.h) that the toolstack reads with
+ * sysctl readconsole (`xl dmesg`), as on Xen: the prefixed lines, with "\n" line ends (the UART's "\r" is not
+ * recorded). Dom0's own console output goes to the ring only with the console_to_ring boot option, Xen's rule
+ * too. The ring is written under console_lock; readers snapshot prod/cons under it and copy without it. */
+#include <public/sysctl.h>
+#include <vesta/conring.h>
 #include <vesta/console.h>
+#include <vesta/errno.h>
+#include <vesta/guest_access.h>
 #include <vesta/percpu.h>
+#include <vesta/setup.h>
 #include <vesta/spinlock.h>
 
 static spinlock_t console_lock = SPINLOCK_INIT;
 static enum log_level console_level = LOG_INFO;
 static bool at_line_start = true;
 
+/* 64 KiB: four times Xen's default, enough to hold a whole Vesta boot with loglvl=all. Static, so the very
+ * first message is kept. */
+#define CONRING_SIZE (64 * 1024)
+static char conring_buf[CONRING_SIZE];
+static struct conring conring = {.buf = conring_buf, .size = CONRING_SIZE};
+_Static_assert((CONRING_SIZE & (CONRING_SIZE - 1)) == 0, "the ring size is a power of two");
+
 void console_set_level(enum log_level lvl) { console_level = lvl; }
 
 void console_force_unlock(void) { console_lock = (spinlock_t)SPINLOCK_INIT; }
 
+/* The caller holds console_lock (or has taken the console over on the fatal path). */
 void console_write(const char *s, size_t n)
 {
+    static const char prefix[] = "(VESTA) ";
     for (size_t i = 0; i < n; i++) {
         if (at_line_start) {
-            for (const char *p = "(VESTA) "; *p; p++)
+            for (const char *p = prefix; *p; p++)
                 uart_putc(*p);
+            conring_put(&conring, prefix, sizeof(prefix) - 1);
             at_line_start = false;
         }
+        conring_put(&conring, &s[i], 1);
         if (s[i] == '\n') {
             uart_putc('\r');
             at_line_start = true;
@@ -38,7 +59,38 @@ void console_write_guest(const char *s, size_t n)
         uart_putc(s[i]);
         at_line_start = s[i] == '\n';
     }
+    if (boot_opts.console_to_ring)
+        conring_put(&conring, s, n);
     spin_unlock_irqrestore(&console_lock, flags);
+}
+
+static int ring_copy_to_guest(void *ctx, uint32_t offset, const char *src, uint32_t len)
+{
+    uint64_t buf = *(const uint64_t *)ctx;
+    return copy_to_guest(buf + offset, src, len) ? -EFAULT : 0;
+}
+
+/* sysctl readconsole: on success op->count is the number of bytes copied and op->index the ring position after
+ * them; on -EFAULT neither is meaningful (the dispatcher copies nothing back). A clearing read discards what it
+ * read, and anything older. */
+long console_read_ring(struct xen_sysctl_readconsole *op)
+{
+    unsigned long f = spin_lock_irqsave(&console_lock);
+    uint32_t cons = conring.cons, prod = conring.prod;
+    spin_unlock_irqrestore(&console_lock, f);
+
+    uint32_t pos = conring_read_start(cons, prod, op->incremental, op->index), done;
+    int rc = conring_read(&conring, &pos, prod, op->count, &done, ring_copy_to_guest, &op->buffer.p);
+    if (rc)
+        return rc;
+    if (op->clear) {
+        f = spin_lock_irqsave(&console_lock);
+        conring.cons = conring_clear_to(conring.cons, pos, conring.prod, conring.size);
+        spin_unlock_irqrestore(&console_lock, f);
+    }
+    op->count = done;
+    op->index = pos;
+    return 0;
 }
 
 void vlog(enum log_level lvl, const char *fmt, va_list ap)

@@ -14,6 +14,7 @@
 #include <public/sched.h>
 #include <public/vcpu.h>
 #include <vesta/acpi.h>
+#include <vesta/cpu_policy.h>
 #include <vesta/domain.h>
 #include <vesta/errno.h>
 #include <vesta/grant_table.h>
@@ -30,6 +31,7 @@ struct domain *hardware_domain;
 static struct domain *domain_table[DOMID_FIRST_RESERVED];
 static uint64_t domid_used[DOMID_FIRST_RESERVED / 64 + 1];
 static domid_t domid_rover;
+static unsigned int nr_domains;
 static spinlock_t domain_table_lock = SPINLOCK_INIT;
 
 /* A reference on d, found in the table under its lock: refused once the count reached 0 (d is leaving) and,
@@ -125,6 +127,7 @@ static int table_insert(struct domain *d, domid_t want)
     }
     if (!rc) {
         d->id = id;
+        nr_domains++;
         domid_used[id / 64] |= 1UL << (id % 64);
         __atomic_store_n(&domain_table[id], d, __ATOMIC_RELEASE);
     }
@@ -137,9 +140,12 @@ static void table_remove(struct domain *d)
     unsigned long f = spin_lock_irqsave(&domain_table_lock);
     ASSERT(domain_table[d->id] == d && !d->refcnt);
     domain_table[d->id] = NULL;
+    nr_domains--;
     domid_used[d->id / 64] &= ~(1UL << (d->id % 64));
     spin_unlock_irqrestore(&domain_table_lock, f);
 }
+
+unsigned int domain_count(void) { return __atomic_load_n(&nr_domains, __ATOMIC_RELAXED); }
 
 struct vcpu *current_vcpu(void) { return this_cpu()->curr; }
 
@@ -189,6 +195,8 @@ struct domain *domain_create(const struct domain_config *cfg, int *err)
     d->io_all = cfg->privileged;
     memcpy(d->handle, cfg->handle, sizeof(d->handle));
     d->ssidref = cfg->ssidref;
+    d->msr_relaxed = cfg->msr_relaxed;
+    d->sched_weight = SCHED_DEFAULT_WEIGHT;
     d->refcnt = 2; /* the table's, and the caller's */
     d->controller_pause_count = cfg->privileged ? 0 : 1; /* domUs start paused for the toolstack to build */
     d->pause_count = d->controller_pause_count;
@@ -216,11 +224,16 @@ struct domain *domain_create(const struct domain_config *cfg, int *err)
     rc = evtchn_init_domain(d, cfg->max_evtchn_port);
     if (rc)
         goto fail_evtchn;
+    /* The first control domain reads the initial domain's policy; every other domain gets its own copy. */
     if (cfg->privileged && !hardware_domain)
         hardware_domain = d;
+    else if ((rc = cpu_policy_domain_init(d)))
+        goto fail_policy;
     *err = 0;
     return d;
 
+fail_policy:
+    evtchn_free_domain(d);
 fail_evtchn:
     domain_unshare_xen_page(d->shared_info);
 fail_shared_info:
@@ -245,6 +258,7 @@ static void domain_destroy(struct domain *d)
         vcpu_destroy(v);
     grant_table_destroy(d);
     xfree(d->pirqs);
+    cpu_policy_domain_destroy(d);
     evtchn_free_domain(d);
     domain_unshare_xen_page(d->shared_info);
     table_remove(d);
@@ -261,7 +275,9 @@ struct vcpu *vcpu_create(struct domain *d, unsigned int id)
         return NULL;
     v->id = id;
     v->domain = d;
-    v->processor = sched_pick_cpu();
+    cpumask_online(&v->hard_affinity);
+    cpumask_online(&v->soft_affinity);
+    v->processor = sched_pick_cpu_in(&v->hard_affinity);
     v->pause_flags = VPF_DOWN;
     v->runstate = RUNSTATE_offline;
     v->runstate_entry_time = now_ns();

@@ -24,6 +24,7 @@
 #include <vesta/pv.h>
 #include <vesta/sched.h>
 #include <vesta/setup.h>
+#include <vesta/xenctl_bitmap.h>
 
 #define DEFAULT_MAX_GRANT_FRAMES 64      /* Xen's gnttab_max_frames */
 #define DEFAULT_MAX_MAPTRACK_FRAMES 1024 /* Xen's gnttab_max_maptrack_frames */
@@ -66,7 +67,10 @@ void domain_get_info(struct domain *d, struct xen_domctl_getdomaininfo *info)
     info->shared_info_frame = d->shared_info_mfn; /* a PV domain's gfn is the mfn */
     info->cpupool = 0;
     memcpy(info->handle, d->handle, sizeof(info->handle));
-    info->gpaddr_bits = (uint8_t)host_address_bits();
+    uint32_t a, b, c, dx;
+    cpuid(0x80000008, &a, &b, &c, &dx);
+    info->gpaddr_bits = (uint8_t)((a >> 16) & 0xff ? (a >> 16) & 0xff : a & 0xff); /* Xen's hap_paddr_bits */
+    info->arch_config.misc_flags = d->msr_relaxed ? XEN_X86_MSR_RELAXED : 0;
 }
 
 /* ---- Domain life cycle. */
@@ -106,6 +110,7 @@ static long createdomain_config(const struct xen_domctl_createdomain *c, domid_t
         .max_maptrack_frames = (unsigned int)mframes,
         .max_grant_version = version,
         .ssidref = c->ssidref,
+        .msr_relaxed = c->arch.misc_flags & XEN_X86_MSR_RELAXED,
     };
     memcpy(cfg->handle, c->handle, sizeof(cfg->handle));
     return 0;
@@ -203,6 +208,16 @@ static long op_settimeoffset(struct xen_domctl *op, struct domain *d)
 
 /* ---- vCPUs. */
 
+/* One past the highest CPU number (Xen's nr_cpu_ids): how wide the maps the toolstack gets are. */
+static unsigned int nr_cpu_ids(void)
+{
+    unsigned int n = 0;
+    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
+        if (percpu[cpu])
+            n = cpu + 1;
+    return n;
+}
+
 static struct vcpu *domain_vcpu(const struct domain *d, uint32_t id)
 {
     return id < d->max_vcpus ? __atomic_load_n(&d->vcpus[id], __ATOMIC_ACQUIRE) : NULL;
@@ -232,12 +247,12 @@ static long op_setvcpucontext(struct xen_domctl *op, struct domain *d)
     struct vcpu *v = domain_vcpu(d, op->u.vcpucontext.vcpu);
     if (d == current_domain() || !v)
         return -EINVAL;
-    if (!op->u.vcpucontext.ctxt)
+    if (!op->u.vcpucontext.ctxt.p)
         return -EOPNOTSUPP; /* resetting a vCPU (a NULL context) is only for soft reset, which Vesta lacks */
     struct vcpu_guest_context *c = xmalloc(sizeof(*c));
     if (!c)
         return -ENOMEM;
-    long rc = copy_from_guest(c, op->u.vcpucontext.ctxt, sizeof(*c)) ? -EFAULT : 0;
+    long rc = copy_from_guest(c, op->u.vcpucontext.ctxt.p, sizeof(*c)) ? -EFAULT : 0;
     if (!rc) {
         domain_pause(d);
         rc = vcpu_set_context(v, c);
@@ -260,34 +275,9 @@ static long op_getvcpucontext(struct xen_domctl *op, struct domain *d)
     vcpu_pause(v);
     vcpu_get_context(v, c);
     vcpu_unpause(v);
-    long rc = copy_to_guest(op->u.vcpucontext.ctxt, c, sizeof(*c)) ? -EFAULT : 0;
+    long rc = copy_to_guest(op->u.vcpucontext.ctxt.p, c, sizeof(*c)) ? -EFAULT : 0;
     xfree(c);
     return rc;
-}
-
-/* A CPU bitmap from the caller (Xen's xenctl_bitmap_to_bitmap): bits past its nr_bits are clear, bits past ours
- * are ignored. */
-static long bitmap_from_guest(struct cpumask *m, const struct xenctl_bitmap *b)
-{
-    cpumask_clear_all(m);
-    unsigned int bytes = MIN((b->nr_bits + 7) / 8, (unsigned int)sizeof(m->bits));
-    if (bytes && copy_from_guest(m->bits, b->bitmap, bytes))
-        return -EFAULT;
-    if (b->nr_bits % 8 && bytes == (b->nr_bits + 7) / 8)
-        ((uint8_t *)m->bits)[bytes - 1] &= (uint8_t)((1u << (b->nr_bits % 8)) - 1);
-    return 0;
-}
-
-/* ... and back (cpumask_to_xenctl_bitmap): as many bytes as the caller's map holds, zero beyond ours. */
-static long bitmap_to_guest(const struct xenctl_bitmap *b, const struct cpumask *m)
-{
-    unsigned int bytes = (b->nr_bits + 7) / 8;
-    for (unsigned int i = 0; i < bytes; i++) {
-        uint8_t byte = i < sizeof(m->bits) ? ((const uint8_t *)m->bits)[i] : 0;
-        if (copy_to_guest(b->bitmap + i, &byte, 1))
-            return -EFAULT;
-    }
-    return 0;
 }
 
 /* Hard affinity is where a vCPU may run: it stays pinned to its CPU while that is in the mask, and otherwise moves
@@ -312,9 +302,9 @@ static long op_vcpuaffinity(struct xen_domctl *op, struct domain *d)
         long rc;
         hard = v->hard_affinity;
         soft = v->soft_affinity;
-        if ((va->flags & XEN_VCPUAFFINITY_HARD) && (rc = bitmap_from_guest(&hard, &va->cpumap_hard)))
+        if ((va->flags & XEN_VCPUAFFINITY_HARD) && (rc = xenctl_to_bitmap(hard.bits, CPUMASK_BITS, &va->cpumap_hard)))
             return rc;
-        if ((va->flags & XEN_VCPUAFFINITY_SOFT) && (rc = bitmap_from_guest(&soft, &va->cpumap_soft)))
+        if ((va->flags & XEN_VCPUAFFINITY_SOFT) && (rc = xenctl_to_bitmap(soft.bits, CPUMASK_BITS, &va->cpumap_soft)))
             return rc;
         struct cpumask eff;
         cpumask_and(&eff, &hard, &online);
@@ -334,38 +324,35 @@ static long op_vcpuaffinity(struct xen_domctl *op, struct domain *d)
     cpumask_and(&soft, &v->soft_affinity, &hard);
     long rc = 0;
     if (va->flags & XEN_VCPUAFFINITY_HARD)
-        rc = bitmap_to_guest(&va->cpumap_hard, &hard);
+        rc = bitmap_to_xenctl(&va->cpumap_hard, hard.bits, nr_cpu_ids());
     if (!rc && (va->flags & XEN_VCPUAFFINITY_SOFT))
-        rc = bitmap_to_guest(&va->cpumap_soft, &soft);
+        rc = bitmap_to_xenctl(&va->cpumap_soft, soft.bits, nr_cpu_ids());
     return rc;
 }
 
-/* One NUMA node: a node map is all the machine's memory, or (no node 0) nothing, which Xen refuses. */
+/* One NUMA node: a node map is all the machine's memory, or (no node 0) none, which Xen refuses. */
 static long op_setnodeaffinity(struct xen_domctl *op, struct domain *d)
 {
     (void)d;
-    uint8_t first = 0;
-    const struct xenctl_bitmap *b = &op->u.nodeaffinity.nodemap;
-    if (b->nr_bits && copy_from_guest(&first, b->bitmap, 1))
-        return -EFAULT;
-    return (b->nr_bits && (first & 1)) ? 0 : -EINVAL;
+    uint64_t nodes = 0;
+    long rc = xenctl_to_bitmap(&nodes, 1, &op->u.nodeaffinity.nodemap);
+    return rc ? rc : (nodes & 1) ? 0 : -EINVAL;
 }
 
 static long op_getnodeaffinity(struct xen_domctl *op, struct domain *d)
 {
     (void)d;
-    struct cpumask node0;
-    cpumask_clear_all(&node0);
-    cpumask_set(&node0, 0);
-    return bitmap_to_guest(&op->u.nodeaffinity.nodemap, &node0);
+    uint64_t node0 = 1;
+    return bitmap_to_xenctl(&op->u.nodeaffinity.nodemap, &node0, 1);
 }
 
 /* ---- The table. */
 
-#define LIVE 1u     /* refuses a dying domain */
-#define OUT 2u      /* copies the request back on success */
-#define NO_LOCK 4u  /* reads only: runs without the domctl lock */
-#define NO_DOMAIN 8u /* names no existing domain */
+#define LIVE 1u       /* refuses a dying domain */
+#define OUT 2u        /* copies the request back on success */
+#define OUT_ALWAYS 4u /* ... and on failure (it explains it) */
+#define NO_LOCK 8u    /* reads only: runs without the domctl lock */
+#define NO_DOMAIN 16u /* names no existing domain */
 
 static const struct domctl_op {
     long (*fn)(struct xen_domctl *op, struct domain *d);
@@ -397,8 +384,7 @@ static const struct domctl_op {
     [XEN_DOMCTL_gettscinfo] = {pv_domctl_tscinfo, "gettscinfo", OUT},
     [XEN_DOMCTL_getpageframeinfo3] = {pv_domctl_getpageframeinfo3, "getpageframeinfo3", 0},
     [XEN_DOMCTL_get_cpu_policy] = {pv_domctl_get_cpu_policy, "get_cpu_policy", OUT},
-    [XEN_DOMCTL_set_cpu_policy] = {pv_domctl_set_cpu_policy, "set_cpu_policy", LIVE},
-    [XEN_DOMCTL_cacheflush] = {pv_domctl_cacheflush, "cacheflush", 0},
+    [XEN_DOMCTL_set_cpu_policy] = {pv_domctl_set_cpu_policy, "set_cpu_policy", LIVE | OUT_ALWAYS},
 };
 
 /* XEN_DOMCTL_getdomaininfo names the first domain at or after op->domain (dying ones too). */
@@ -441,7 +427,7 @@ HC(do_domctl)
         domain_put(d);
     if (rc == -ERESTART)
         return hypercall_continue(__HYPERVISOR_domctl, 1, &a1);
-    if (!rc && (o->flags & OUT) && copy_to_guest(u_domctl, &op, sizeof(op)))
+    if (((!rc && (o->flags & OUT)) || (o->flags & OUT_ALWAYS)) && copy_to_guest(u_domctl, &op, sizeof(op)))
         rc = -EFAULT;
     return rc;
 }

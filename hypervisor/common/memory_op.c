@@ -775,6 +775,11 @@ HC(do_memory_op)
         return machphys_mfn_list(arg);
     case XENMEM_machphys_compat_mfn_list:
         return -EOPNOTSUPP; /* no 32-bit PV guests */
+    case XENMEM_get_sharing_freed_pages:
+    case XENMEM_get_sharing_shared_pages:
+        /* Host-wide counters, open to any domain and never failing: Vesta never shares a frame between domains,
+         * so both counts are 0, which is also what Xen built without memory sharing answers. */
+        return 0;
     default:
         /* Toolstack, HVM, sharing, paging and resource ops: not provided. */
         return -ENOSYS;

@@ -11,15 +11,21 @@
  * is_running is set when a vCPU is picked and cleared by the context switch only after its registers, segments
  * and FPU ownership are saved (context_switch_done()); vcpu_sleep_sync() waits on it. */
 #include <public/vcpu.h>
+#include <public/domctl.h>
 #include <vesta/domain.h>
+#include <vesta/domctl.h>
+#include <vesta/errno.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
 #include <vesta/pv.h>
 #include <vesta/sched.h>
 #include <vesta/setup.h>
+#include <vesta/sysctl.h>
 #include <vesta/x86.h>
 
-#define TIME_SLICE_NS 10000000ULL
+#define TIME_SLICE_NS 10000000ULL     /* at the default weight */
+#define MIN_SLICE_NS 1000000ULL
+#define MAX_SLICE_NS 1000000000ULL
 
 static struct timer slice_timer[MAX_CPUS];
 static unsigned int vcpus_placed[MAX_CPUS]; /* vCPUs pinned to each CPU, for placement */
@@ -46,14 +52,16 @@ void sched_init_cpu(unsigned int cpu)
 
 /* ---- Placement. */
 
-unsigned int sched_pick_cpu(void)
+unsigned int sched_pick_cpu_in(const struct cpumask *allowed)
 {
     unsigned long f = spin_lock_irqsave(&placement_lock);
-    unsigned int best = 0;
+    unsigned int best = MAX_CPUS;
     for (unsigned int c = 0; c < MAX_CPUS; c++)
-        if (percpu[c] && percpu[c]->online && vcpus_placed[c] < vcpus_placed[best])
+        if (percpu[c] && percpu[c]->online && cpumask_test(allowed, c) &&
+            (best == MAX_CPUS || vcpus_placed[c] < vcpus_placed[best]))
             best = c;
     spin_unlock_irqrestore(&placement_lock, f);
+    ASSERT(best < MAX_CPUS);
     return best;
 }
 
@@ -241,6 +249,36 @@ void domain_unpause(struct domain *d)
             vcpu_wake(v);
 }
 
+/* ---- Weights. A vCPU's time slice is proportional to its domain's weight, so CPU-bound vCPUs sharing a CPU
+ * round robin get CPU time in proportion to their weights (within the slice bounds: weights 26 to 25600). */
+
+static uint64_t slice_ns(const struct vcpu *v)
+{
+    uint64_t ns = TIME_SLICE_NS * v->domain->sched_weight / SCHED_DEFAULT_WEIGHT;
+    return ns < MIN_SLICE_NS ? MIN_SLICE_NS : ns > MAX_SLICE_NS ? MAX_SLICE_NS : ns;
+}
+
+/* XEN_DOMCTL_scheduler_op: the per-domain parameters of the scheduler the toolstack sees (sysctl.h's id, credit2's
+ * structure). Weight is honoured as above; caps are not implemented (no budget accounting yet): a cap is
+ * refused rather than recorded and ignored. */
+long sched_domctl(struct xen_domctl *op, struct domain *d)
+{
+    struct xen_domctl_scheduler_op *s = &op->u.scheduler_op;
+    if (s->sched_id != VESTA_SCHEDULER_ID ||
+        (s->cmd != XEN_DOMCTL_SCHEDOP_putinfo && s->cmd != XEN_DOMCTL_SCHEDOP_getinfo))
+        return -EINVAL;
+    if (s->cmd == XEN_DOMCTL_SCHEDOP_getinfo) {
+        s->u.credit2.weight = (uint16_t)d->sched_weight;
+        s->u.credit2.cap = 0;
+        return 0;
+    }
+    if (s->u.credit2.cap)
+        return -EOPNOTSUPP;
+    if (s->u.credit2.weight)
+        __atomic_store_n(&d->sched_weight, s->u.credit2.weight, __ATOMIC_RELAXED);
+    return 0;
+}
+
 /* ---- Switching. */
 
 /* Picks what runs next on this CPU and switches to it. Returns only if the current vCPU keeps running. */
@@ -276,7 +314,7 @@ static void schedule(void)
     }
     pc->curr = next;
     if (pc->runq)
-        timer_set(&slice_timer[pc->cpu], now_ns() + TIME_SLICE_NS);
+        timer_set(&slice_timer[pc->cpu], now_ns() + slice_ns(next ? next : pc->runq));
     else
         timer_stop(&slice_timer[pc->cpu]);
     spin_unlock_irqrestore(&pc->runq_lock, f);

@@ -52,6 +52,7 @@ void parse_boot_options(const char *cmdline)
         CMDLINE_CUSTOM_PARAM("dom0_mem", parse_dom0_mem, &boot_opts.dom0_mem),
         CMDLINE_CUSTOM_PARAM("com1", parse_com_port, &boot_opts.com1),
         CMDLINE_STRING_PARAM("console", boot_opts.console),
+        CMDLINE_BOOL_PARAM("console_to_ring", &boot_opts.console_to_ring),
         CMDLINE_CUSTOM_PARAM("loglvl", parse_loglvl, &boot_opts.loglvl),
         CMDLINE_CUSTOM_PARAM("guest_loglvl", parse_loglvl, &boot_opts.guest_loglvl),
         CMDLINE_STRING_PARAM("selftest", boot_opts.selftest),

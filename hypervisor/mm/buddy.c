@@ -8,6 +8,7 @@ void buddy_init(struct buddy *b, struct frame *table, uint64_t nr_frames)
     b->table = table;
     b->nr_frames = nr_frames > FRAME_NIL ? FRAME_NIL : nr_frames;
     b->free_frames = 0;
+    b->dirty_frames = 0;
     for (unsigned o = 0; o <= BUDDY_MAX_ORDER; o++)
         frame_list_init(&b->free[o]);
 }
@@ -27,6 +28,7 @@ static bool mark_free(struct buddy *b, uint64_t mfn, unsigned order)
         struct frame *f = &b->table[mfn + i];
         uint64_t z = f->count_info & FRAME_C_ZEROED;
         zeroed = zeroed && z;
+        b->dirty_frames += !z;
         f->count_info = FRAME_C_FREE | z; /* type_info: the caller's stamp, kept (buddy.h) */
         f->owner = FRAME_OWNER_NONE;
         f->flags_or_order = FRAME_ORDER_NONE;
@@ -39,6 +41,7 @@ static void mark_allocated(struct buddy *b, uint64_t mfn, unsigned order)
     uint64_t n = 1ULL << order;
     for (uint64_t i = 0; i < n; i++) {
         struct frame *f = &b->table[mfn + i];
+        b->dirty_frames -= !(f->count_info & FRAME_C_ZEROED);
         f->count_info &= FRAME_C_ZEROED; /* type_info: the stamp from the free, for the caller to read (buddy.h) */
         f->owner = FRAME_OWNER_NONE;
         f->flags_or_order = 0;
@@ -217,6 +220,11 @@ int buddy_free(struct buddy *b, uint64_t mfn, unsigned order)
 uint64_t buddy_free_frames(const struct buddy *b)
 {
     return b->free_frames;
+}
+
+uint64_t buddy_dirty_frames(const struct buddy *b)
+{
+    return b->dirty_frames;
 }
 
 uint64_t buddy_free_blocks(const struct buddy *b, unsigned order)

@@ -299,6 +299,7 @@ void free_hv_pages(void *va, unsigned int order)
 }
 
 uint64_t free_page_count(void) { return buddy_free_frames(&heap); }
+uint64_t scrub_pending_count(void) { return buddy_dirty_frames(&heap); }
 
 void memory_dump(void)
 {

@@ -138,6 +138,7 @@ TEST(buddy_scrub_cycle)
     struct frame *t = new_table(64);
     buddy_init(&b, t, 64);
     buddy_add_range(&b, 0, 64);
+    CHECK_EQ(buddy_dirty_frames(&b), 64); /* fresh memory: all of it to scrub */
     unsigned order = 99;
     uint64_t scrubbed = 0;
     int64_t m;
@@ -154,6 +155,7 @@ TEST(buddy_scrub_cycle)
             break; /* no progress: the loop must end after 64 frames */
     }
     CHECK_EQ(scrubbed, 64);
+    CHECK_EQ(buddy_dirty_frames(&b), 0);
     CHECK_EQ(buddy_free_blocks(&b, 6), 1); /* all merged back */
     CHECK(t[0].count_info & FRAME_C_BLOCK_ZEROED);
 
@@ -162,16 +164,20 @@ TEST(buddy_scrub_cycle)
     int64_t a = buddy_alloc(&b, 0);
     CHECK(a >= 0);
     CHECK_EQ(t[a].count_info, FRAME_C_ZEROED);
+    CHECK_EQ(buddy_dirty_frames(&b), 0); /* an allocated frame is no longer counted either way */
     t[a].count_info = 0; /* used, then freed with unknown contents */
     CHECK_EQ(buddy_free(&b, (uint64_t)a, 0), 0);
+    CHECK_EQ(buddy_dirty_frames(&b), 1);
     CHECK_EQ(buddy_free_blocks(&b, 6), 1);
     CHECK(!(t[0].count_info & FRAME_C_BLOCK_ZEROED));
     m = buddy_alloc_unzeroed(&b, 6, &order);
     CHECK_EQ(m, 0);
     CHECK_EQ(order, 6);
+    CHECK_EQ(buddy_dirty_frames(&b), 0); /* taken by the scrubber */
     for (uint64_t i = 0; i < 64; i++)
         CHECK_EQ(t[i].count_info, (int64_t)i == a ? 0 : FRAME_C_ZEROED);
     CHECK_EQ(buddy_free(&b, 0, 6), 0);
+    CHECK_EQ(buddy_dirty_frames(&b), 1);
 
     /* With a smaller batch, the scrubber is handed the part that holds the dirty frame, not the zeroed rest. */
     m = buddy_alloc_unzeroed(&b, 0, &order);
@@ -179,6 +185,7 @@ TEST(buddy_scrub_cycle)
     CHECK_EQ(order, 0);
     t[a].count_info = FRAME_C_ZEROED;
     CHECK_EQ(buddy_free(&b, (uint64_t)a, 0), 0);
+    CHECK_EQ(buddy_dirty_frames(&b), 0);
     CHECK_EQ(buddy_alloc_unzeroed(&b, 0, &order), -1); /* the conservatively marked halves are found zero */
     CHECK_EQ(buddy_free_blocks(&b, 6), 1);
     CHECK(t[0].count_info & FRAME_C_BLOCK_ZEROED);

@@ -23,6 +23,7 @@ struct buddy {
     struct frame *table;
     uint64_t nr_frames; /* frames the allocator may manage (see buddy_init) */
     uint64_t free_frames;
+    uint64_t dirty_frames; /* free frames not known to be zero: what scrubbing still has to clear */
     struct frame_list free[BUDDY_MAX_ORDER + 1];
 };
 
@@ -53,6 +54,7 @@ int64_t buddy_alloc_unzeroed(struct buddy *b, unsigned max_order, unsigned *orde
 int buddy_free(struct buddy *b, uint64_t mfn, unsigned order);
 
 uint64_t buddy_free_frames(const struct buddy *b);
+uint64_t buddy_dirty_frames(const struct buddy *b); /* free frames without FRAME_C_ZEROED */
 /* Number of free blocks of exactly this order (0 for an out-of-range order). */
 uint64_t buddy_free_blocks(const struct buddy *b, unsigned order);
 

@@ -29,6 +29,8 @@ void console_start_input(void); /* route the UART's interrupt, or poll from a ti
 void console_poll_input(void);
 void console_input_to_dom0(bool on);
 long console_read_input(uint64_t guest_buf, uint64_t count); /* bytes copied, or -EFAULT */
+struct xen_sysctl_readconsole;
+long console_read_ring(struct xen_sysctl_readconsole *op);   /* sysctl readconsole: 0 or -EFAULT */
 
 /* Debug keys: single characters typed on the console, each bound to a handler like Xen's. */
 typedef void (*debugkey_fn)(unsigned char key);

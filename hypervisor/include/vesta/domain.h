@@ -36,6 +36,7 @@
 struct domain;
 
 struct evtchn;
+struct cpu_policy;
 
 /* PV architectural state of one vCPU (what a vcpu_guest_context describes). */
 struct pv_vcpu {
@@ -74,6 +75,8 @@ struct vcpu {
     bool is_running;                 /* its state is on its CPU: set when picked, cleared once saved */
     bool on_runq;
     struct vcpu *next_runnable;      /* per-CPU run queue link */
+    struct cpumask hard_affinity;    /* where it may run (processor is one of them) */
+    struct cpumask soft_affinity;    /* where the toolstack would like it to run */
     int runstate;                    /* RUNSTATE_*, and the time spent in each */
     uint64_t runstate_entry_time;
     uint64_t runstate_time[4];
@@ -119,6 +122,7 @@ struct domain_config {
     unsigned int max_grant_version;  /* 1 or 2 */
     uint8_t handle[16];              /* the toolstack's UUID */
     uint32_t ssidref;
+    bool msr_relaxed;                /* XEN_X86_MSR_RELAXED: unknown MSRs read 0, writes dropped */
 };
 
 enum domain_dying { DOMDYING_alive, DOMDYING_dying, DOMDYING_dead };
@@ -140,7 +144,8 @@ struct domain {
     uint8_t shutdown_code;           /* SHUTDOWN_*, or SHUTDOWN_CODE_INVALID */
     unsigned int teardown_step;      /* domain_kill(): the step to resume at, and that step's cursor */
     uint64_t teardown_cursor;
-    /* ---- vCPUs ---- */
+    /* ---- vCPUs and scheduling (common/sched.c) ---- */
+    unsigned int sched_weight;       /* relative share of CPU time, 1..65535 (XEN_DOMCTL_scheduler_op) */
     unsigned int max_vcpus;
     struct vcpu **vcpus;             /* max_vcpus slots, filled by vcpu_create() */
     /* ---- Memory (common/domain.c; `lock` guards the page list and the counts) ---- */
@@ -170,6 +175,7 @@ struct domain {
     int64_t time_offset_seconds;     /* XEN_DOMCTL_settimeoffset: the guest's wallclock offset */
     uint32_t tsc_mode;               /* XEN_DOMCTL_settscinfo (the PV TSC is always native here) */
     /* ---- Devices and privileged-instruction emulation ---- */
+    bool msr_relaxed;                /* unknown MSRs the hardware has read as 0, writes dropped (pv/msr.c) */
     bool io_all;                     /* I/O ports the domain may access directly: dom0 all */
     uint8_t cmos_idx;                /* latched CMOS index and PCI CONFIG_ADDRESS (arch/x86/pv/emulate.c) */
     uint32_t pci_cf8;
@@ -181,6 +187,10 @@ struct domain {
     mfn_t pirq_eoi_map_mfn;           /* PHYSDEVOP_pirq_eoi_gmfn: the guest's EOI bitmap page, 0 = none */
     uint64_t *pirq_eoi_map;
     bool pirq_auto_unmask;            /* registered with the v1 call: PHYSDEVOP_eoi also unmasks the port */
+    /* ---- CPUID/MSR policy (arch/x86/pv/cpuid.c, vesta/cpu_policy.h). No lock: set only while the domain is
+     * paused during its construction (domctl set_cpu_policy), read without a lock afterwards. NULL: the initial
+     * domain's policy (dom0). ---- */
+    struct cpu_policy *cpu_policy;
 };
 
 #define for_each_vcpu(d, v)                                                                                        \
@@ -199,6 +209,7 @@ struct domain *domain_get_by_any_id(domid_t id); /* DOMID_SELF or an id: domain_
 struct domain *domain_get_next(domid_t from);   /* the first domain with id >= from, dying included, or NULL */
 void domain_hold(struct domain *d);             /* another reference to a domain the caller holds one to */
 void domain_put(struct domain *d);
+unsigned int domain_count(void);                /* domains in the table, dying ones included */
 /* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
 static inline bool may_target(const struct domain *cur, const struct domain *d)
 {

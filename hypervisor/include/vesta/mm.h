@@ -46,6 +46,7 @@ void free_boot_frame(mfn_t mfn);          /* a boot module's frame, once consume
 void *alloc_hv_pages(unsigned int order);  /* mapped through the direct map, zeroed */
 void free_hv_pages(void *va, unsigned int order);
 uint64_t free_page_count(void);
+uint64_t scrub_pending_count(void); /* free frames the idle scrubber has yet to clear */
 void memory_dump(void);
 
 /* Hypervisor heap for small objects. */

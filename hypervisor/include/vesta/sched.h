@@ -7,8 +7,8 @@
  * vcpu_sleep_sync() after adding one. The sync form returns only once the vCPU's state has left its CPU, so the
  * caller may read or change it (the toolstack's pause, getvcpucontext, teardown).
  *
- * Placement: every vCPU is pinned to the physical CPU chosen when it was created (sched_pick_cpu(): the CPU with
- * the fewest vCPUs), and each CPU runs its runnable vCPUs round robin with a 10 ms time slice, halting when none
+ * Placement: every vCPU is pinned to the physical CPU chosen when it was created (sched_pick_cpu_in(): the CPU of
+ * its hard affinity with the fewest vCPUs; it moves only when its hard affinity no longer includes that CPU), and each CPU runs its runnable vCPUs round robin with a 10 ms time slice, halting when none
  * is runnable. */
 #ifndef VESTA_SCHED_H
 #define VESTA_SCHED_H
@@ -21,6 +21,8 @@ struct domain;
 /* vcpu->pause_flags: the vCPU's own reasons not to run. */
 #define VPF_BLOCKED (1u << 0) /* SCHEDOP_block / poll: until an event arrives */
 #define VPF_DOWN (1u << 1)    /* VCPUOP_down, or never brought up */
+
+#define SCHED_DEFAULT_WEIGHT 256 /* credit2's default domain weight */
 
 bool vcpu_runnable(const struct vcpu *v);
 void vcpu_wake(struct vcpu *v);          /* put it on its run queue if it may run now */
@@ -40,7 +42,8 @@ void domain_pause_nosync(struct domain *d);
 void domain_unpause(struct domain *d);
 
 /* vCPU placement and the per-CPU side. */
-unsigned int sched_pick_cpu(void);       /* the online CPU with the fewest vCPUs placed on it */
+struct cpumask;
+unsigned int sched_pick_cpu_in(const struct cpumask *allowed); /* the allowed online CPU with the fewest vCPUs */
 void sched_vcpu_placed(struct vcpu *v);  /* v->processor chosen: count it */
 void sched_vcpu_removed(struct vcpu *v); /* v destroyed: uncount it */
 void vcpu_move(struct vcpu *v, unsigned int cpu); /* v paused: pin it to another CPU */

@@ -13,6 +13,7 @@ struct boot_options {
     struct dom0_mem_opt dom0_mem;  /* parsed as Xen does */
     struct com_port_opt com1;
     char console[64];
+    bool console_to_ring;          /* dom0's console output is kept in the console ring too (Xen's option) */
     struct log_levels loglvl, guest_loglvl;
     char selftest[32];             /* test hooks, e.g. selftest=fault */
 };

@@ -124,13 +124,13 @@ void pv_load_guest_cr4(const struct vcpu *v)
         write_cr4(want);
 }
 
-static uint64_t fixup_guest_cr4(uint64_t cr4)
+static uint64_t fixup_guest_cr4(const struct vcpu *v, uint64_t cr4)
 {
-    if (!pv_policy_has(PV_FS_1D, 4))
+    if (!pv_policy_has(v->domain, PV_FS_1D, 4))
         cr4 &= ~X86_CR4_TSD;
-    if (!pv_policy_has(PV_FS_1D, 2))
+    if (!pv_policy_has(v->domain, PV_FS_1D, 2))
         cr4 &= ~X86_CR4_DE;
-    if (!pv_policy_has(5 /* 7b0 */, 0))
+    if (!pv_policy_has(v->domain, 5 /* 7b0 */, 0))
         cr4 &= ~X86_CR4_FSGSBASE;
     cr4 &= ~X86_CR4_OSXSAVE; /* XSAVE is not in Vesta's policy */
     return cr4 & CR4_GUEST_BITS;
@@ -173,7 +173,7 @@ static bool write_cr(struct vcpu *v, unsigned int cr, uint64_t val)
     case 3:
         return pv_new_guest_cr3(v, val >> PAGE_SHIFT) == 0;
     case 4:
-        v->emul_cr4 = fixup_guest_cr4(val);
+        v->emul_cr4 = fixup_guest_cr4(v, val);
         pv_load_guest_cr4(v);
         return true;
     default:

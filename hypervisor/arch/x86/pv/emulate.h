@@ -9,8 +9,10 @@ enum pv_vendor { PV_VENDOR_OTHER, PV_VENDOR_INTEL, PV_VENDOR_AMD };
 enum pv_vendor pv_host_vendor(void);
 unsigned int pv_host_family(void);
 bool pv_host_cpuid_faulting(void);     /* CPUID faulting in hardware (MSR_PLATFORM_INFO bit 31) */
-/* A feature of the guest policy, by Xen featureset word and bit. */
-bool pv_policy_has(unsigned int word, unsigned int bit);
+/* A feature of the domain's CPUID policy, by Xen featureset word and bit; the value of one of its policy MSRs
+ * (PLATFORM_INFO, ARCH_CAPABILITIES). */
+bool pv_policy_has(const struct domain *d, unsigned int word, unsigned int bit);
+uint64_t pv_policy_msr(const struct domain *d, uint32_t msr);
 #define PV_FS_1D 0
 #define PV_FS_E1D 2
 #define PV_FS_7C0 6

@@ -190,17 +190,18 @@ static int do_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
             return -1;
         return rdmsr_safe(msr, val) ? -1 : 0;
     case MSR_SPEC_CTRL:
-        if (!pv_policy_has(PV_FS_7D0, 26) && !pv_policy_has(PV_FS_E8B, 14))
+        if (!pv_policy_has(v->domain, PV_FS_7D0, 26) && !pv_policy_has(v->domain, PV_FS_E8B, 14))
             return -1;
         *val = 0; /* Vesta does not virtualise the guest's SPEC_CTRL: it stays at its reset value */
         return 0;
     case MSR_INTEL_PLATFORM_INFO:
-        *val = pv_host_cpuid_faulting() ? 1UL << 31 : 0;
+        *val = pv_policy_msr(v->domain, msr); /* Vesta's policies offer no CPUID faulting: 0 */
         return 0;
     case MSR_ARCH_CAPABILITIES:
-        if (!pv_policy_has(PV_FS_7D0, 29))
+        if (!pv_policy_has(v->domain, PV_FS_7D0, 29))
             return -1;
-        return rdmsr_safe(msr, val) ? -1 : 0;
+        *val = pv_policy_msr(v->domain, msr); /* the host's bits the domain's policy keeps */
+        return 0;
     case MSR_INTEL_MISC_FEATURES_ENABLES:
         *val = v->cpuid_faulting ? 1 : 0;
         return 0;
@@ -215,7 +216,7 @@ static int do_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
         *val = 0;
         return 0;
     case MSR_TSC_AUX:
-        if (!pv_policy_has(PV_FS_E1D, 27) && !pv_policy_has(PV_FS_7C0, 22))
+        if (!pv_policy_has(v->domain, PV_FS_E1D, 27) && !pv_policy_has(v->domain, PV_FS_7C0, 22))
             return -1;
         *val = v->tsc_aux;
         return 0;
@@ -230,7 +231,7 @@ static int do_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
         *val = 2; /* LFENCE is dispatch-serialising */
         return 0;
     case MSR_VIRT_SPEC_CTRL:
-        if (!pv_policy_has(PV_FS_E8B, 25))
+        if (!pv_policy_has(v->domain, PV_FS_E8B, 25))
             return -1;
         *val = 0;
         return 0;
@@ -307,11 +308,11 @@ static int do_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
     case MSR_IA32_UCODE_REV:
         return intel() && val == 0 ? 0 : -1;
     case MSR_SPEC_CTRL:
-        if (!pv_policy_has(PV_FS_7D0, 26) && !pv_policy_has(PV_FS_E8B, 14))
+        if (!pv_policy_has(v->domain, PV_FS_7D0, 26) && !pv_policy_has(v->domain, PV_FS_E8B, 14))
             return -1;
         return val & ~7UL ? -1 : 0; /* IBRS, STIBP, SSBD accepted and not applied */
     case MSR_PRED_CMD:
-        if (!pv_policy_has(PV_FS_7D0, 26) && !pv_policy_has(PV_FS_E8B, 12))
+        if (!pv_policy_has(v->domain, PV_FS_7D0, 26) && !pv_policy_has(v->domain, PV_FS_E8B, 12))
             return -1;
         if (val & ~1UL)
             return -1;
@@ -319,28 +320,31 @@ static int do_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
             wrmsr(MSR_PRED_CMD, val); /* an IBPB now: harmless and what the guest asked for */
         return 0;
     case MSR_FLUSH_CMD:
-        if (!pv_policy_has(PV_FS_7D0, 28) || (val & ~1UL))
+        if (!pv_policy_has(v->domain, PV_FS_7D0, 28) || (val & ~1UL))
             return -1;
         if (val)
             wrmsr(MSR_FLUSH_CMD, val);
         return 0;
-    case MSR_INTEL_MISC_FEATURES_ENABLES:
-        if (val & ~(pv_host_cpuid_faulting() ? 1UL : 0))
+    case MSR_INTEL_MISC_FEATURES_ENABLES: {
+        /* CPUID faulting may be switched on only if the policy's PLATFORM_INFO offers it. */
+        bool faulting = pv_policy_msr(v->domain, MSR_INTEL_PLATFORM_INFO) & (1UL << 31);
+        if (val & ~(faulting ? 1UL : 0))
             return -1;
         v->cpuid_faulting = val & 1;
         return 0;
+    }
     case MSR_IA32_PERF_CTL:
         return intel() ? 0 : -1;
     case XEN_HYPERCALL_MSR:
         return write_hypercall_msr(v, val);
     case MSR_TSC_AUX:
-        if ((!pv_policy_has(PV_FS_E1D, 27) && !pv_policy_has(PV_FS_7C0, 22)) || val != (uint32_t)val)
+        if ((!pv_policy_has(v->domain, PV_FS_E1D, 27) && !pv_policy_has(v->domain, PV_FS_7C0, 22)) || val != (uint32_t)val)
             return -1;
         v->tsc_aux = (uint32_t)val;
         wrmsr(MSR_TSC_AUX, val);
         return 0;
     case MSR_VIRT_SPEC_CTRL:
-        return pv_policy_has(PV_FS_E8B, 25) ? 0 : -1;
+        return pv_policy_has(v->domain, PV_FS_E8B, 25) ? 0 : -1;
     case MSR_AMD64_DE_CFG:
         return amd() ? 0 : -1; /* OpenBSD writes it: dropped, as Xen does */
     case MSR_FS_BASE:
@@ -379,7 +383,7 @@ static int do_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
     case MSR_IA32_ENERGY_PERF_BIAS:
         return intel() ? 0 : -1;
     default:
-        return -1;
+        return -2; /* an MSR Vesta does not know (msr_relaxed may drop the write) */
     }
 }
 
@@ -392,6 +396,11 @@ int pv_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
     /* Like Xen, give a kernel that has no #GP handler yet a zero instead of a fault it cannot survive, for an
      * MSR the hardware has (but never for the hypervisor range). */
     uint64_t tmp;
+    /* A domain created with msr_relaxed (XEN_X86_MSR_RELAXED) reads zero from an MSR the hardware has. */
+    if (v->domain->msr_relaxed && !rdmsr_safe(msr, &tmp)) {
+        *val = 0;
+        return 0;
+    }
     if (!v->pv.traps[TRAP_GP].address && (msr >> 16) != 0x4000 && !rdmsr_safe(msr, &tmp)) {
         pr_warn("d%uv%u: faking RDMSR %#010x", v->domain->id, v->id, msr);
         *val = 0;
@@ -403,6 +412,9 @@ int pv_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 int pv_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
     int rc = do_wrmsr(v, msr, val);
+    uint64_t tmp;
+    if (rc == -2 && v->domain->msr_relaxed && !rdmsr_safe(msr, &tmp))
+        return 0; /* msr_relaxed: a write to an MSR the hardware has, but Vesta does not know, is dropped */
     if (rc)
         pr_debug("d%uv%u: WRMSR %#010x value %#018lx refused", v->domain->id, v->id, msr, val);
     return rc;
