@@ -20,6 +20,7 @@
  * when the domain first uses a grant op (or is first named by one); nothing can observe it earlier. Vesta has no
  * hypercall continuations: a batch runs to its end in one call. */
 #include <public/grant_table.h>
+#include <public/memory.h>
 #include <vesta/errno.h>
 #include <vesta/grant_table.h>
 #include <vesta/guest_access.h>
@@ -1524,6 +1525,55 @@ static long gnttab_cache_flush(uint64_t uop, unsigned int count, grant_ref_t cur
         cur_ref = 0;
     }
     return 0;
+}
+
+/* ---- XENMEM_acquire_resource: the toolstack maps a domain's grant-table frames directly (seeding the console
+ * and xenstore entries of a domain it builds). */
+
+unsigned int gnttab_resource_max_frames(struct domain *d, unsigned int id)
+{
+    unsigned int max = MIN(d->max_grant_frames, MAX_GRANT_FRAMES);
+    switch (id) {
+    case XENMEM_resource_grant_table_id_shared:
+        return max;
+    case XENMEM_resource_grant_table_id_status:
+        return d->max_grant_version >= 2 ? STATUS_FRAMES(max) : 0;
+    default:
+        return 0;
+    }
+}
+
+/* MFNs of frames [frame, frame + nr) of the resource, growing the table to hold them (as Xen does). Status frames
+ * exist only while the table is at version 2. Returns nr, or -EINVAL / -ENOMEM. */
+int gnttab_acquire_resource(struct domain *d, unsigned int id, unsigned int frame, unsigned int nr, uint64_t *mfns)
+{
+    struct grant_table *gt = grant_table_of(d);
+    if (!gt)
+        return -ENOMEM;
+    if (!nr || frame + nr > gnttab_resource_max_frames(d, id))
+        return -EINVAL;
+    unsigned int last = frame + nr - 1;
+    int rc = 0;
+    spin_lock(&gt->lock);
+    if (id == XENMEM_resource_grant_table_id_shared) {
+        if (last >= gt->nr_frames)
+            rc = grow_table(d, gt, last + 1);
+        for (unsigned int i = 0; !rc && i < nr; i++)
+            mfns[i] = virt_to_mfn(gt->shared[frame + i]);
+    } else if (gt->version != 2) {
+        rc = -EINVAL;
+    } else {
+        /* Enough shared frames that their status covers frame `last`. */
+        unsigned int want = ((last + 1) * STATUS_PER_FRAME + ENTRIES_V2_PER_FRAME - 1) / ENTRIES_V2_PER_FRAME;
+        if (last >= gt->nr_status_frames)
+            rc = grow_table(d, gt, MIN(want, gt->max_frames));
+        if (!rc && last >= gt->nr_status_frames)
+            rc = -EINVAL;
+        for (unsigned int i = 0; !rc && i < nr; i++)
+            mfns[i] = virt_to_mfn(gt->status[frame + i]);
+    }
+    spin_unlock(&gt->lock);
+    return rc ? rc : (int)nr;
 }
 
 /* ---- Teardown (common/domain.c). */

@@ -14,6 +14,7 @@
 #include <public/memory.h>
 #include <vesta/apic.h>
 #include <vesta/errno.h>
+#include <vesta/grant_table.h>
 #include <vesta/guest_access.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
@@ -108,7 +109,18 @@ struct memop_args {
     bool populate_on_demand;
     bool exact_foreign_node;    /* an exact NUMA node request that this single-node machine cannot meet */
     unsigned int nr_done;
+    bool preempted;             /* stopped for other work: continue at nr_done */
 };
+
+/* Between extents: has other work been waiting long enough to stop here and continue later? */
+static bool memop_preempt(struct memop_args *a, unsigned int i)
+{
+    if (i > a->nr_done && hypercall_preempt_check()) {
+        a->preempted = true;
+        return true;
+    }
+    return false;
+}
 
 static void increase_reservation(struct memop_args *a)
 {
@@ -117,7 +129,7 @@ static void increase_reservation(struct memop_args *a)
     if (a->extent_order > max_order(current_domain()))
         return;
     unsigned int i;
-    for (i = a->nr_done; i < a->nr_extents; i++) {
+    for (i = a->nr_done; i < a->nr_extents && !memop_preempt(a, i); i++) {
         struct frame *f = a->exact_foreign_node ? NULL : alloc_extent(a->d, a->extent_order, a->address_bits);
         if (!f)
             break;
@@ -135,7 +147,7 @@ static void populate_physmap(struct memop_args *a)
     if (a->extent_order > max_order(cur))
         return;
     unsigned int i;
-    for (i = a->nr_done; i < a->nr_extents; i++) {
+    for (i = a->nr_done; i < a->nr_extents && !memop_preempt(a, i); i++) {
         uint64_t gpfn;
         if (get_list(a->list, i, &gpfn))
             break;
@@ -162,7 +174,7 @@ static void decrease_reservation(struct memop_args *a)
     if (!subrange_ok(a->list, a->nr_done, a->nr_extents - 1) || a->extent_order > max_order(current_domain()))
         return;
     unsigned int i;
-    for (i = a->nr_done; i < a->nr_extents; i++) {
+    for (i = a->nr_done; i < a->nr_extents && !memop_preempt(a, i); i++) {
         uint64_t gmfn;
         if (get_list(a->list, i, &gmfn))
             goto out;
@@ -201,7 +213,7 @@ static unsigned int host_address_bits(void)
 }
 
 static long reservation_op_on(unsigned int op, unsigned long start_extent, const struct xen_memory_reservation *rp,
-                              struct domain *d);
+                              struct domain *d, uint64_t rp_arg);
 
 static long reservation_op(unsigned int op, unsigned long start_extent, uint64_t arg)
 {
@@ -213,13 +225,13 @@ static long reservation_op(unsigned int op, unsigned long start_extent, uint64_t
     struct domain *d = domain_get_by_any_id(r.domid);
     if (!d)
         return (long)start_extent;
-    long rc = reservation_op_on(op, start_extent, &r, d);
+    long rc = reservation_op_on(op, start_extent, &r, d, arg);
     domain_put(d);
     return rc;
 }
 
 static long reservation_op_on(unsigned int op, unsigned long start_extent, const struct xen_memory_reservation *rp,
-                              struct domain *d)
+                              struct domain *d, uint64_t rp_arg)
 {
     struct xen_memory_reservation r = *rp;
     struct memop_args a = {.d = d,
@@ -250,6 +262,10 @@ static long reservation_op_on(unsigned int op, unsigned long start_extent, const
     default:
         populate_physmap(&a);
         break;
+    }
+    if (a.preempted) {
+        unsigned long args[2] = {op | ((unsigned long)a.nr_done << MEMOP_EXTENT_SHIFT), rp_arg};
+        return hypercall_continue(__HYPERVISOR_memory_op, 2, args);
     }
     return a.nr_done;
 }
@@ -420,6 +436,65 @@ fail_early:
         domain_put(d);
     if (write_nr_exchanged(arg, x.nr_exchanged))
         rc = -EFAULT;
+    return rc;
+}
+
+/* ---- XENMEM_acquire_resource: frames of another domain's resource, by MFN for a PV caller to map with
+ * mmu_update. Only grant-table frames exist here; other resource types are Xen's -EOPNOTSUPP (ioreq servers and
+ * trace buffers belong to HVM domains and processor tracing), which tells libxenguest to use older interfaces. */
+static long acquire_resource(uint64_t arg, unsigned long start_extent)
+{
+    struct xen_mem_acquire_resource r;
+    if (copy_from_guest_obj(&r, arg))
+        return -EFAULT;
+    if (r.pad || (r.frame >> 32) || ((r.frame + r.nr_frames) >> 32))
+        return -EINVAL;
+    struct domain *d = domain_get(r.domid);
+    if (!d)
+        return -ESRCH;
+    long rc;
+    unsigned int max = 0;
+    if (d == current_domain())
+        rc = -EPERM;
+    else if (!current_domain()->privileged)
+        rc = -EPERM; /* Xen's default policy: the control domain (or a device model) only */
+    else if (r.type != XENMEM_resource_grant_table)
+        rc = r.type == XENMEM_resource_ioreq_server || r.type == XENMEM_resource_vmtrace_buf ? -EINVAL : -EOPNOTSUPP;
+    else if (!(max = gnttab_resource_max_frames(d, r.id)))
+        rc = -EINVAL;
+    else if (!r.frame_list.p)
+        rc = r.nr_frames || start_extent ? -EINVAL : 0;
+    else if (start_extent >= r.nr_frames || r.nr_frames > (UINT32_MAX >> MEMOP_EXTENT_SHIFT))
+        rc = -EINVAL;
+    else
+        rc = 0;
+    if (!rc && !r.frame_list.p) {
+        r.nr_frames = max;
+        rc = copy_to_guest(arg + offsetof(struct xen_mem_acquire_resource, nr_frames), &r.nr_frames,
+                           sizeof(r.nr_frames)) ? -EFAULT : 0;
+        domain_put(d);
+        return rc;
+    }
+    while (!rc && start_extent < r.nr_frames) {
+        uint64_t mfns[32];
+        unsigned int todo = (unsigned int)MIN(ARRAY_SIZE(mfns), r.nr_frames - start_extent);
+        int n = gnttab_acquire_resource(d, r.id, (unsigned int)(r.frame + start_extent), todo, mfns);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        if (copy_to_guest(r.frame_list.p + start_extent * 8, mfns, (size_t)n * 8)) {
+            rc = -EFAULT;
+            break;
+        }
+        start_extent += (unsigned int)n;
+        if (start_extent < r.nr_frames && hypercall_preempt_check()) {
+            domain_put(d);
+            unsigned long args[2] = {XENMEM_acquire_resource | (start_extent << MEMOP_EXTENT_SHIFT), arg};
+            return hypercall_continue(__HYPERVISOR_memory_op, 2, args);
+        }
+    }
+    domain_put(d);
     return rc;
 }
 
@@ -703,6 +778,8 @@ HC(do_memory_op)
         return reservation_op(op, start_extent, arg);
     case XENMEM_exchange:
         return start_extent ? -EINVAL : memory_exchange(arg);
+    case XENMEM_acquire_resource:
+        return acquire_resource(arg, start_extent);
     case XENMEM_maximum_ram_page:
         return start_extent ? -EINVAL : (long)max_mfn;
     case XENMEM_current_reservation:
