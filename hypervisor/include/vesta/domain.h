@@ -179,9 +179,6 @@ struct domain {
     bool io_all;                     /* I/O ports the domain may access directly: dom0 all */
     uint8_t cmos_idx;                /* latched CMOS index and PCI CONFIG_ADDRESS (arch/x86/pv/emulate.c) */
     uint32_t pci_cf8;
-    /* ---- Console (common/console.c) ---- */
-    char conbuf[160];
-    unsigned int conlen;
     /* ---- Physical IRQs (arch/x86/irq.c, pv/physdev.c; the PIRQ side of common/event_channel.c) ---- */
     struct pirq *pirqs;               /* domain_nr_pirqs() entries, allocated on first use (vesta/irq.h) */
     mfn_t pirq_eoi_map_mfn;           /* PHYSDEVOP_pirq_eoi_gmfn: the guest's EOI bitmap page, 0 = none */
