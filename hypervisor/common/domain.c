@@ -333,7 +333,7 @@ struct frame *domain_alloc_pages(struct domain *d, unsigned int order)
 {
     if (d->tot_pages + (1UL << order) > d->max_pages)
         return NULL;
-    struct frame *f = alloc_pages(order);
+    struct frame *f = alloc_domain_frames(d, order, 0, false);
     if (!f)
         return NULL;
     for (unsigned long i = 0; i < (1UL << order); i++) {
@@ -598,12 +598,11 @@ int domain_kill(struct domain *d)
     switch (d->is_dying) {
     case DOMDYING_alive:
         domain_pause(d);
-        d->is_dying = DOMDYING_dying;
-        /* Allocations check is_dying under d->lock: once this lock was free once, no frame can join the list
-         * behind the teardown's back. */
+        /* Under d->lock, where allocations check it: no frame joins the list behind the teardown's back. */
         spin_lock(&d->lock);
-        d->outstanding_pages = 0;
+        d->is_dying = DOMDYING_dying;
         spin_unlock(&d->lock);
+        memory_set_claim(d, 0); /* a dying domain allocates nothing: its claim goes back */
         d->teardown_step = 0;
         d->teardown_cursor = 0;
         /* fall through */

@@ -67,7 +67,7 @@ static struct frame *alloc_extent(struct domain *d, unsigned int order, unsigned
     uint64_t n = 1UL << order;
     if (d->is_dying || d->tot_pages + n > d->max_pages)
         return NULL;
-    struct frame *f = alloc_zeroed_pages_below(order, address_bits ? (1UL << address_bits) - PAGE_SIZE : 0);
+    struct frame *f = alloc_domain_frames(d, order, address_bits ? (1UL << address_bits) - PAGE_SIZE : 0, true);
     if (!f)
         return NULL;
     mfn_t mfn = frame_to_mfn(f);
@@ -498,6 +498,23 @@ static long acquire_resource(uint64_t arg, unsigned long start_extent)
     return rc;
 }
 
+/* ---- XENMEM_claim_pages: the toolstack stakes a claim on memory for a domain it is about to populate (0
+ * cancels it); mm/memory.c keeps the claims. Xen's argument checks, in Xen's order. */
+static long claim_pages(uint64_t arg)
+{
+    struct xen_memory_reservation r;
+    if (copy_from_guest_obj(&r, arg))
+        return -EFAULT;
+    if (r.extent_start.p || r.extent_order || r.mem_flags)
+        return -EINVAL;
+    struct domain *d = domain_get(r.domid);
+    if (!d)
+        return -EINVAL;
+    long rc = current_domain()->privileged ? memory_set_claim(d, r.nr_extents) : -EPERM;
+    domain_put(d);
+    return rc;
+}
+
 /* ---- Read-only queries. */
 
 static long domain_query(unsigned int op, uint64_t arg)
@@ -780,6 +797,8 @@ HC(do_memory_op)
         return start_extent ? -EINVAL : memory_exchange(arg);
     case XENMEM_acquire_resource:
         return acquire_resource(arg, start_extent);
+    case XENMEM_claim_pages:
+        return start_extent ? -EINVAL : claim_pages(arg);
     case XENMEM_maximum_ram_page:
         return start_extent ? -EINVAL : (long)max_mfn;
     case XENMEM_current_reservation:

@@ -97,7 +97,7 @@ static long sysctl_physinfo(struct xen_sysctl *op, uint64_t uop)
     pi->total_pages = total_ram_pages;
     pi->free_pages = free_page_count();
     pi->scrub_pages = scrub_pending_count();
-    pi->outstanding_pages = 0; /* no memory claims: XENMEM_claim_pages is not implemented */
+    pi->outstanding_pages = memory_outstanding_claims();
     pi->max_mfn = max_mfn - 1; /* no memory hotplug: the last frame of the frame table */
     cpu_policy_host_featureset(fs);
     _Static_assert(ARRAY_SIZE(pi->hw_cap) <= FS_NR, "hw_cap holds the first featureset words");

@@ -5,6 +5,8 @@
  * (image mapped W^X, direct map of all RAM), switch to them, allocate the frame table (one struct frame per
  * machine frame) and give every page still free to the buddy allocator. */
 #include <vesta/buddy.h>
+#include <vesta/domain.h>
+#include <vesta/errno.h>
 #include <vesta/flushtlb.h>
 #include <vesta/lib.h>
 #include <vesta/mm.h>
@@ -203,10 +205,48 @@ static void zero_unscrubbed(const struct frame *f, unsigned int order)
             memset(mfn_to_virt(frame_to_mfn(f + i)), 0, PAGE_SIZE);
 }
 
-static struct frame *alloc_frames(unsigned int order, paddr_t limit, bool zero)
+/* ---- Claims (XENMEM_claim_pages): memory promised to a domain the toolstack is building, before it is
+ * allocated, so that creating several domains at once cannot leave one of them half built. Claimed memory is
+ * unavailable to any allocation but the claiming domain's, which consumes its claim as it allocates (Xen's
+ * rule). outstanding_claims and every domain's outstanding_pages change under heap_lock. */
+static uint64_t outstanding_claims;
+
+uint64_t memory_outstanding_claims(void) { return __atomic_load_n(&outstanding_claims, __ATOMIC_RELAXED); }
+
+/* Sets d's claim to cover `pages` in all (0 cancels it): 0, -EINVAL (a claim already stands, or pages is not
+ * above what d has or is above its limit), -ENOMEM (the host cannot cover it). */
+int memory_set_claim(struct domain *d, uint64_t pages)
 {
     unsigned long f = spin_lock_irqsave(&heap_lock);
-    int64_t mfn = limit ? buddy_alloc_below(&heap, order, limit >> PAGE_SHIFT) : buddy_alloc(&heap, order);
+    int rc = 0;
+    if (!pages) {
+        outstanding_claims -= d->outstanding_pages;
+        d->outstanding_pages = 0;
+    } else if (d->outstanding_pages || pages <= d->tot_pages || pages > d->max_pages) {
+        rc = -EINVAL;
+    } else if (pages - d->tot_pages > buddy_free_frames(&heap) - outstanding_claims) {
+        rc = -ENOMEM;
+    } else {
+        d->outstanding_pages = pages - d->tot_pages;
+        outstanding_claims += d->outstanding_pages;
+    }
+    spin_unlock_irqrestore(&heap_lock, f);
+    return rc;
+}
+
+/* Frames for `claimant` (NULL: the hypervisor, or a domain without a claim to use). */
+static struct frame *alloc_frames(struct domain *claimant, unsigned int order, paddr_t limit, bool zero)
+{
+    uint64_t n = 1UL << order;
+    unsigned long f = spin_lock_irqsave(&heap_lock);
+    int64_t mfn = -1;
+    if (outstanding_claims + n <= buddy_free_frames(&heap) || (claimant && claimant->outstanding_pages >= n))
+        mfn = limit ? buddy_alloc_below(&heap, order, limit >> PAGE_SHIFT) : buddy_alloc(&heap, order);
+    if (mfn >= 0 && claimant && claimant->outstanding_pages) {
+        uint64_t used = MIN(n, claimant->outstanding_pages);
+        claimant->outstanding_pages -= used;
+        outstanding_claims -= used;
+    }
     spin_unlock_irqrestore(&heap_lock, f);
     if (mfn < 0)
         return NULL;
@@ -219,11 +259,19 @@ static struct frame *alloc_frames(unsigned int order, paddr_t limit, bool zero)
     return frames;
 }
 
-struct frame *alloc_pages_below(unsigned int order, paddr_t limit) { return alloc_frames(order, limit, false); }
+struct frame *alloc_pages_below(unsigned int order, paddr_t limit) { return alloc_frames(NULL, order, limit, false); }
 
-struct frame *alloc_zeroed_pages_below(unsigned int order, paddr_t limit) { return alloc_frames(order, limit, true); }
+struct frame *alloc_zeroed_pages_below(unsigned int order, paddr_t limit)
+{
+    return alloc_frames(NULL, order, limit, true);
+}
 
 struct frame *alloc_pages(unsigned int order) { return alloc_pages_below(order, 0); }
+
+struct frame *alloc_domain_frames(struct domain *d, unsigned int order, paddr_t limit, bool zero)
+{
+    return alloc_frames(d, order, limit, zero);
+}
 
 /* A RAM frame reserved at boot (a boot module) joins the heap once its contents are no longer needed. */
 void free_boot_frame(mfn_t mfn)

@@ -41,6 +41,11 @@ struct frame *alloc_pages(unsigned int order);
 struct frame *alloc_pages_below(unsigned int order, paddr_t limit);
 struct frame *alloc_zeroed_pages_below(unsigned int order, paddr_t limit); /* limit 0: anywhere */
 void free_pages(struct frame *f, unsigned int order);
+/* For a domain: its claim (XENMEM_claim_pages) lets it use claimed memory, and is consumed (memory.c). */
+struct domain;
+struct frame *alloc_domain_frames(struct domain *d, unsigned int order, paddr_t limit, bool zero);
+int memory_set_claim(struct domain *d, uint64_t pages);
+uint64_t memory_outstanding_claims(void);
 bool scrub_free_pages(void); /* idle: zeroes one batch of free memory; false when all of it is known zero */
 void free_boot_frame(mfn_t mfn);          /* a boot module's frame, once consumed */
 void *alloc_hv_pages(unsigned int order);  /* mapped through the direct map, zeroed */
