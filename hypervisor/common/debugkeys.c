@@ -1,6 +1,7 @@
 /* Debug keys: one character on the console shows a piece of the hypervisor's state, as Xen's do. */
 #include <vesta/apic.h>
 #include <vesta/console.h>
+#include <vesta/domain.h>
 #include <vesta/mm.h>
 #include <vesta/percpu.h>
 #include <vesta/pv.h>
@@ -82,4 +83,5 @@ void debugkeys_init(void)
     register_debugkey('i', key_interrupts, "interrupt vectors and IO-APIC routing");
     register_debugkey('R', key_reboot, "reboot the machine");
     register_debugkey('C', key_crash, "crash the hypervisor on purpose (tests the fault report)");
+    domain_debugkeys_init();
 }

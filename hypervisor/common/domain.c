@@ -14,6 +14,7 @@
 #include <public/sched.h>
 #include <public/vcpu.h>
 #include <vesta/acpi.h>
+#include <vesta/console.h>
 #include <vesta/cpu_policy.h>
 #include <vesta/domain.h>
 #include <vesta/errno.h>
@@ -253,7 +254,7 @@ out:
 static void domain_destroy(struct domain *d)
 {
     ASSERT(d->is_dying == DOMDYING_dead && !d->tot_pages);
-    printk("Domain %u destroyed", d->id);
+    pr_debug("Domain %u destroyed", d->id);
     for_each_vcpu (d, v)
         vcpu_destroy(v);
     grant_table_destroy(d);
@@ -506,7 +507,7 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         return;
     }
     d->is_shutting_down = true;
-    printk("Domain %u shut down: reason %s (%u)", d->id,
+    pr_debug("Domain %u shut down: reason %s (%u)", d->id,
            reason < ARRAY_SIZE(shutdown_reasons) ? shutdown_reasons[reason] : "unknown", reason);
     for_each_vcpu (d, v) {
         vcpu_pause_nosync(v);
@@ -617,7 +618,7 @@ int domain_kill(struct domain *d)
             d->teardown_cursor = 0;
         }
         d->is_dying = DOMDYING_dead;
-        printk("Domain %u dead: %lu pages still mapped elsewhere", d->id, d->tot_pages);
+        pr_debug("Domain %u dead: %lu pages still mapped elsewhere", d->id, d->tot_pages);
         domain_put(d); /* the table's reference */
         send_global_virq(VIRQ_DOM_EXC);
         /* fall through */
@@ -626,3 +627,64 @@ int domain_kill(struct domain *d)
     }
     return 0;
 }
+
+/* ---- Debug key 'q': every domain and vCPU, and the frame table's own account of who owns what, checked against
+ * the domains' counts (a leak or double count shows as a mismatch). */
+
+static const char *const dying_names[] = {"alive", "dying", "dead"};
+
+static void dump_domain(struct domain *d)
+{
+    printk("  d%u: %s%s%s, %lu pages (max %lu), claim %lu, pause %d (toolstack %d), weight %u, refs %d", d->id,
+           dying_names[d->is_dying], d->is_shut_down ? ", shut down" : "", d->privileged ? ", control" : "",
+           d->tot_pages, d->max_pages, d->outstanding_pages, d->pause_count, d->controller_pause_count,
+           d->sched_weight, d->refcnt);
+    for_each_vcpu (d, v)
+        printk("    v%u: CPU%u, flags %#x, pauses %d, %s, runstate %d, %lu hypercalls", v->id, v->processor,
+               v->pause_flags, v->pause_count, v->is_running ? "running" : v->on_runq ? "queued" : "off CPU",
+               v->runstate, v->hypercalls);
+}
+
+static void key_domains(unsigned char k)
+{
+    (void)k;
+    printk("Domains: %u", domain_count());
+    for (struct domain *d = domain_get_next(0), *n; d; d = n) {
+        dump_domain(d);
+        n = d->id + 1U < DOMID_FIRST_RESERVED ? domain_get_next((domid_t)(d->id + 1)) : NULL;
+        domain_put(d);
+    }
+    /* The frame table's view. Racy against running domains by nature; exact when they are idle. */
+    uint64_t free = 0, reserved = 0, hv = 0, owned = 0, shared = 0;
+    for (mfn_t m = 0; m < max_mfn; m++) {
+        const struct frame *f = mfn_to_frame(m);
+        uint64_t c = __atomic_load_n(&f->count_info, __ATOMIC_RELAXED);
+        uint32_t o = __atomic_load_n(&f->owner, __ATOMIC_RELAXED);
+        if (c & FRAME_C_FREE)
+            free++;
+        else if (c & FRAME_C_RESERVED)
+            reserved++;
+        else if (o < DOMID_FIRST_RESERVED && (c & FRAME_C_XEN))
+            shared++;
+        else if (o < DOMID_FIRST_RESERVED)
+            owned++;
+        else
+            hv++;
+    }
+    printk("Frames: %lu: %lu free, %lu domains' (+ %lu hypervisor frames shared with them), %lu hypervisor's, "
+           "%lu reserved", max_mfn, free, owned, shared, hv, reserved);
+    for (struct domain *d = domain_get_next(0), *n; d; d = n) {
+        uint64_t mine = 0;
+        for (mfn_t m = 0; m < max_mfn; m++) {
+            const struct frame *f = mfn_to_frame(m);
+            mine += __atomic_load_n(&f->owner, __ATOMIC_RELAXED) == d->id &&
+                    !(__atomic_load_n(&f->count_info, __ATOMIC_RELAXED) & (FRAME_C_FREE | FRAME_C_XEN));
+        }
+        printk("  d%u: %lu frames owned, tot_pages %lu: %s", d->id, mine, d->tot_pages,
+               mine == d->tot_pages ? "agree" : "MISMATCH");
+        n = d->id + 1U < DOMID_FIRST_RESERVED ? domain_get_next((domid_t)(d->id + 1)) : NULL;
+        domain_put(d);
+    }
+}
+
+void domain_debugkeys_init(void) { register_debugkey('q', key_domains, "domains and vCPUs; frame ownership check"); }

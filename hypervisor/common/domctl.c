@@ -129,7 +129,7 @@ static long op_createdomain(struct xen_domctl *op, struct domain *unused)
     if (!d)
         return err;
     op->domain = d->id;
-    printk("Domain %u created: %u vCPU%s, grant v%u", d->id, cfg.max_vcpus, cfg.max_vcpus == 1 ? "" : "s",
+    pr_debug("Domain %u created: %u vCPU%s, grant v%u", d->id, cfg.max_vcpus, cfg.max_vcpus == 1 ? "" : "s",
            cfg.max_grant_version);
     domain_put(d); /* the table keeps it until it is destroyed */
     return 0;

@@ -207,6 +207,7 @@ struct domain *domain_get_next(domid_t from);   /* the first domain with id >= f
 void domain_hold(struct domain *d);             /* another reference to a domain the caller holds one to */
 void domain_put(struct domain *d);
 unsigned int domain_count(void);                /* domains in the table, dying ones included */
+void domain_debugkeys_init(void);               /* 'q': domains, vCPUs, frame ownership */
 /* Xen's default XSM rule for "target" operations: on itself, or the control domain on anyone. */
 static inline bool may_target(const struct domain *cur, const struct domain *d)
 {
