@@ -375,7 +375,7 @@ def sc_linux_self(d, r):
     # on_crash="rename-restart" renames it.
     kept = None
     for _ in range(60):
-        kept = re.search(r"^(ly)\s+(\d+)\s+\d+\s+\d+\s+(\S*s\S*)$", d.out("xl list"), re.M)
+        kept = re.search(r"^(ly)\s+(\d+)\s+\d+\s+\d+\s+(\S+)\s+[\d.]+$", d.out("xl list"), re.M)
         if kept and "c" in kept.group(3):
             break
         d.sh("sleep 2")
@@ -431,12 +431,21 @@ def sc_density(d, r):
         r.figure("density_destroy_secs", g["secs"], "s")
 
 
+def sc_dom0_health(d, r):
+    """Runs last: dom0's kernel log must show no user-space crash (segfault, general protection, abort) and no
+    kernel warning; a toolstack process that died would otherwise only show up as some other scenario's
+    failure."""
+    out = d.out("dmesg | grep -E 'segfault|general protection|traps:|BUG|WARNING|Oops|xen:.*(fail|error)'")
+    r.check("dom0-health", not out.strip(), "no user-space crash or kernel warning in dom0's log" if not out.strip()
+            else f"dom0 log: {' | '.join(out.splitlines()[:6])}")
+
+
 SCENARIOS = [
     ("info", sc_info), ("list", sc_list), ("dmesg", sc_dmesg), ("uptime", sc_uptime), ("vcpu-list", sc_vcpu_list),
     ("xentop", sc_xentop), ("xenstore", sc_xenstore), ("names", sc_names), ("bad-input", sc_bad_input),
     ("xenstore-rate", sc_xenstore_rate), ("linux-life", sc_linux_life), ("linux-console", sc_linux_console),
     ("linux-create-c", sc_linux_create_c), ("linux-self", sc_linux_self), ("cycles", sc_cycles),
-    ("density", sc_density),
+    ("density", sc_density), ("dom0-health", sc_dom0_health),
 ]
 
 
