@@ -1,15 +1,17 @@
 # Shell helpers for the xl harness (tests/xl/run_xl.py), sourced in dom0's shell as /etc/vesta-xl.sh. They keep
 # the typed commands short and take their times inside dom0 (kernel uptime, 10 ms steps), not over the serial
-# line. Each prints its result as one "VX ..." line; domU consoles are read from xenconsoled's logs.
+# line. Each prints its result as one "VX ..." line; domU consoles are read from xenconsoled's logs. Variables are
+# local: the helpers call each other.
 
 vx_now() { cut -d' ' -f1 /proc/uptime; }
 vx_since() { awk -v a="$1" -v b="$(vx_now)" 'BEGIN { printf "%.2f", b - a }'; }
 vx_log() { echo "/var/log/xen/console/guest-$1.log"; }
-vx_count() { n=$(grep -c -- "$2" "$(vx_log "$1")" 2>/dev/null); echo "${n:-0}"; }
+vx_count() { local n; n=$(grep -c -- "$2" "$(vx_log "$1")" 2>/dev/null); echo "${n:-0}"; }
 vx_free() { xl info | sed -n 's/^free_memory *: //p'; }
 
 # vx_wait NAME REGEX [SECONDS [COUNT]]: until domain NAME's console log has COUNT lines matching REGEX.
 vx_wait() {
+    local _t0
     _t0=$(vx_now)
     while [ "$(vx_count "$1" "$2")" -lt "${4:-1}" ]; do
         if [ "$(vx_since "$_t0" | cut -d. -f1)" -ge "${3:-120}" ]; then
@@ -24,6 +26,7 @@ vx_wait() {
 # vx_create NAME REGEX XL-CREATE-ARGS...: `xl create`, then waits for the domain's first console byte and for a
 # line matching REGEX. Prints the three times, each from just before xl create.
 vx_create() {
+    local _n _re _t0 _rc _tc _tf
     _n=$1 _re=$2
     shift 2
     rm -f "$(vx_log "$_n")"
@@ -46,6 +49,7 @@ vx_create() {
 
 # vx_timed CMD...: runs CMD and prints its exit code and wall time.
 vx_timed() {
+    local _t0 _rc
     _t0=$(vx_now)
     "$@"
     _rc=$?
@@ -54,6 +58,7 @@ vx_timed() {
 
 # vx_gone NAME [SECONDS]: until no domain is called NAME.
 vx_gone() {
+    local _t0
     _t0=$(vx_now)
     while xl domid "$1" >/dev/null 2>&1; do
         [ "$(vx_since "$_t0" | cut -d. -f1)" -lt "${2:-60}" ] || { echo "VX still-there $1"; return 1; }
@@ -65,6 +70,7 @@ vx_gone() {
 # vx_settle FREE [SECONDS]: until xl info's free_memory is FREE again (a destroyed domain's memory returns to
 # the hypervisor once its last reference is dropped, a moment after xl destroy). Prints the value it ended at.
 vx_settle() {
+    local _t0
     _t0=$(vx_now)
     while [ "$(vx_free)" != "$1" ] && [ "$(vx_since "$_t0" | cut -d. -f1)" -lt "${2:-20}" ]; do sleep 0.5; done
     echo "VX free $(vx_free) after $(vx_since "$_t0")"
@@ -72,6 +78,7 @@ vx_settle() {
 
 # vx_cycles N CFG: N times create a domain from CFG named cyc, wait for its banner, destroy it.
 vx_cycles() {
+    local _ok _bad _t0 _i
     _ok=0 _bad=0
     rm -f "$(vx_log cyc)"
     _t0=$(vx_now)
@@ -92,6 +99,7 @@ vx_cycles() {
 
 # vx_density MAX CFG: creates domains d1, d2, ... from CFG until MAX exist or xl create fails (out of memory).
 vx_density() {
+    local _t0 _i _tc _up _j
     _t0=$(vx_now)
     _i=0
     rm -f /var/log/xen/console/guest-d[0-9]*.log
@@ -112,6 +120,7 @@ vx_density() {
 
 # vx_destroy_all PREFIX COUNT: destroys PREFIX1..PREFIXCOUNT.
 vx_destroy_all() {
+    local _t0 _bad _j
     _t0=$(vx_now)
     _bad=0 _j=0
     while [ $_j -lt "$2" ]; do
@@ -126,6 +135,7 @@ vx_destroy_all() {
 # over /dev/xen/xenbus (dom0's kernel ring to oxenstored and event channels through the hypervisor); then N/10
 # separate xenstore-read processes, which is what a shell script pays per access.
 vx_xsrate() {
+    local _args _keys _via _t0 _rc _tw _got _tr _m _j
     _args=$(seq 1 "$1" | sed 's|.*|/vx/k& v&|')
     _keys=$(seq 1 "$1" | sed 's|.*|/vx/k&|')
     for _via in socket xenbus; do
