@@ -12,6 +12,8 @@
 #  - a domU payload: Debian's same kernel as /boot/vmlinuz, a busybox domU initramfs as /boot/domu-initrd.gz
 #    (its /init is guests/initrd/domu-init), our small PV domU kernel as /boot/tiny-domu.elf, and their xl configs
 #    in /etc/xen (guests/initrd/xen/*.cfg).
+# The toolstack, its modules and the domU payload (all but the kernel) travel as /boot/toolstack.cpio.gz, unpacked
+# by /init when it starts the toolstack (see below).
 #
 # usage: scripts/mkinitrd.sh [OUT]        (default build/initrd.cpio.gz; prints the path)
 set -euo pipefail
@@ -49,18 +51,24 @@ XEN_FILES="$XBIN/xl $XBIN/oxenstored $XBIN/xenconsoled $XBIN/xenconsole $XBIN/xe
   lib64 lib/x86_64-linux-gnu/libgcc_s.so.1
   lib/terminfo/l/linux lib/terminfo/v/vt100 lib/terminfo/v/vt220 lib/terminfo/x/xterm"
 
+# Three trees: WORK is what every boot needs (busybox, /init, the disk and NIC modules); TS is the toolstack and
+# the domU payload, packed as /boot/toolstack.cpio.gz, which /init unpacks only when it starts the toolstack; RAW
+# holds that archive and the domU kernel, both already compressed, as an uncompressed cpio appended to the
+# gzip'd one (the kernel copies it instead of inflating 12 MB, so test boots reach /init as fast as before).
 WORK=build/initrd-root
-rm -rf "$WORK" build/linux-deb
-mkdir -p "$WORK"/{bin,sbin,etc/xen,proc,sys,dev,tmp,mnt,lib/modules,root,run,boot,var/lib/xen,var/log/xen} build/linux-deb
-ln -s ../run "$WORK/var/run"
+TS=build/toolstack-root
+RAW=build/initrd-raw
+rm -rf "$WORK" "$TS" "$RAW" build/linux-deb
+mkdir -p "$WORK"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,lib/modules,root,run,boot} build/linux-deb
+mkdir -p "$TS"/{etc/xen,lib/modules,boot} "$RAW/boot"
 dpkg-deb -x "$DEB" build/linux-deb
 KDIR=$(ls -d build/linux-deb/lib/modules/*/ | head -1)
 
 # Each group of modules with its dependency closure, in load order (dependencies first), read from each module's
 # .modinfo; a module already in an earlier group is not repeated.
-python3 - "$KDIR" "$WORK/lib/modules" <<'PY'
+python3 - "$KDIR" "$WORK/lib/modules" "$TS/lib/modules" <<'PY'
 import os, subprocess, sys, shutil
-kdir, out = sys.argv[1], sys.argv[2]
+kdir, base_out, ts_out = sys.argv[1], sys.argv[2], sys.argv[3]
 paths = {}
 for root, _, files in os.walk(kdir):
     for f in files:
@@ -83,10 +91,11 @@ def visit(n, order):
     for d in depends(n):
         visit(d, order)
     order.append(n)
-groups = {"load-order": ["virtio_pci", "virtio_blk", "virtio_net", "e1000", "ahci", "ext4", "crc32c_generic"],
-          "xen-load-order": ["xenfs", "xen_evtchn", "xen_gntdev", "xen_gntalloc", "xen_privcmd",
-                             "xen_blkback", "xen_netback"]}
-for listname, wanted in groups.items():
+groups = {"load-order": (base_out, ["virtio_pci", "virtio_blk", "virtio_net", "e1000", "ahci", "ext4",
+                                     "crc32c_generic"]),
+          "xen-load-order": (ts_out, ["xenfs", "xen_evtchn", "xen_gntdev", "xen_gntalloc", "xen_privcmd",
+                                      "xen_blkback", "xen_netback"])}
+for listname, (out, wanted) in groups.items():
     order = []
     for want in wanted:
         visit(want, order)
@@ -97,10 +106,10 @@ PY
 
 # The toolstack, then the shared-library closure of every ELF file in it (DT_NEEDED, searched in Debian's
 # multiarch directories). cp -a keeps the packages' symlinks and the xenstore-* hard links.
-(cd "$XROOT" && cp -a --parents $XEN_FILES "$OLDPWD/$WORK/")
+(cd "$XROOT" && cp -a --parents $XEN_FILES "$OLDPWD/$TS/")
 needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
-todo=$(find "$WORK/usr" -type f -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \;)
-todo="$todo $WORK/lib/x86_64-linux-gnu/libgcc_s.so.1"
+todo=$(find "$TS/usr" -type f -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \;)
+todo="$todo $TS/lib/x86_64-linux-gnu/libgcc_s.so.1"
 have=" "
 while [ -n "$(echo $todo)" ]; do
     next=
@@ -116,8 +125,8 @@ while [ -n "$(echo $todo)" ]; do
             # The soname is a symlink to the versioned file; copy both.
             files=$src
             [ -L "$XROOT/$src" ] && files="$files $(dirname "$src")/$(readlink "$XROOT/$src")"
-            (cd "$XROOT" && cp -a --parents $files "$OLDPWD/$WORK/")
-            next="$next $WORK/$src"
+            (cd "$XROOT" && cp -a --parents $files "$OLDPWD/$TS/")
+            next="$next $TS/$src"
         done
     done
     todo=$next
@@ -130,15 +139,21 @@ mkdir -p "$DOMU"/{bin,sbin,etc,proc,sys,dev,tmp,root}
 cp /bin/busybox "$DOMU/bin/busybox"
 cp guests/initrd/domu-init "$DOMU/init"
 chmod +x "$DOMU/init"
-(cd "$DOMU" && find . | cpio -o -H newc --quiet) | gzip -9 > "$WORK/boot/domu-initrd.gz"
-cp "$VMLINUZ" "$WORK/boot/vmlinuz"
-cp build/guests/domu/tiny-domu.elf "$WORK/boot/tiny-domu.elf"
-cp guests/initrd/xen/*.cfg "$WORK/etc/xen/"
+(cd "$DOMU" && find . | cpio -o -H newc --quiet) | gzip -9 > "$TS/boot/domu-initrd.gz"
+cp build/guests/domu/tiny-domu.elf "$TS/boot/tiny-domu.elf"
+cp guests/initrd/xen/*.cfg "$TS/etc/xen/"
+(cd "$TS" && find . | cpio -o -H newc --quiet) | gzip -6 > "$RAW/boot/toolstack.cpio.gz"
+cp "$VMLINUZ" "$RAW/boot/vmlinuz"
 
 cp /bin/busybox "$WORK/bin/busybox"
 cp guests/initrd/init "$WORK/init"
 cp guests/initrd/vesta-test.sh "$WORK/etc/vesta-test.sh"
 cp guests/initrd/vesta-xl.sh "$WORK/etc/vesta-xl.sh"
 chmod +x "$WORK/init" "$WORK/etc/vesta-test.sh"
-(cd "$WORK" && find . | cpio -o -H newc --quiet) | gzip -9 > "$OUT"
+(cd "$WORK" && find . | cpio -o -H newc --quiet) | gzip -9 > "$OUT.tmp"
+# The kernel takes an uncompressed archive only at a 4-byte aligned offset; it skips the zeros in between.
+size=$(stat -c %s "$OUT.tmp")
+head -c $(( (4 - size % 4) % 4 )) /dev/zero >> "$OUT.tmp"
+(cd "$RAW" && find . | cpio -o -H newc --quiet) >> "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
 echo "$OUT"
