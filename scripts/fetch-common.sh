@@ -14,19 +14,23 @@ apt_update() {
   "${SUDO[@]}" apt-get update -qq
 }
 
-# apt_download PKG: leaves PKG_*.deb in $CACHE and prints its path.
+# apt_download PKG [VERSION]: leaves PKG_*.deb (or PKG_VERSION_*.deb) in $CACHE
+# and prints its path.  A version pins the toolstack to the hypervisor's own.
 # A kept machine may have stale package lists (the version they name is gone
 # from the mirror), and a fresh one may have none: retry once after an update.
 apt_download() {
-  local pkg="$1" deb
-  deb="$(ls "$CACHE"/"${pkg}"_*.deb 2>/dev/null | head -n1 || true)"
+  local pkg="$1" ver="${2:-}" deb pattern spec
+  # .deb file names spell an epoch's colon as %3a.
+  pattern="${pkg}_${ver:+${ver//:/%3a}_}*.deb"
+  spec="$pkg${ver:+=$ver}"
+  deb="$(ls "$CACHE"/$pattern 2>/dev/null | head -n1 || true)"
   if [ -n "$deb" ]; then echo "$deb"; return 0; fi
   # apt-get download writes into the current directory; as root it warns that
   # the _apt sandbox user cannot write there, which is harmless.
-  if ! (cd "$CACHE" && apt-get download -q "$pkg" >&2 2>/dev/null); then
+  if ! (cd "$CACHE" && apt-get download -q "$spec" >&2 2>/dev/null); then
     apt_update
-    (cd "$CACHE" && apt-get download -q "$pkg" >&2)
+    (cd "$CACHE" && apt-get download -q "$spec" >&2)
   fi
-  deb="$(ls "$CACHE"/"${pkg}"_*.deb | head -n1)"
+  deb="$(ls "$CACHE"/$pattern | head -n1)"
   echo "$deb"
 }

@@ -248,9 +248,52 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+/*
+ * A domU's console is the ring page the domain builder handed over in
+ * start_info (console.domU), read by dom0's xenconsoled; console_io writes
+ * from an unprivileged domain are refused by a release Xen.  Layout of the
+ * page: 1 KiB input ring, 2 KiB output ring, then the input consumer and
+ * producer and the output consumer and producer indices (free-running
+ * 32-bit counters, masked by the ring size).
+ */
+struct console_ring {
+    char in[1024];
+    char out[2048];
+    uint32_t in_cons, in_prod;
+    uint32_t out_cons, out_prod;
+};
+
+static void ring_console_write(const char *s, size_t len)
+{
+    struct console_ring *ring = mfn_to_va(start_info->console.domU.mfn);
+    struct evtchn_send send = { .port = start_info->console.domU.evtchn };
+
+    while ( len )
+    {
+        uint32_t cons = __atomic_load_n(&ring->out_cons, __ATOMIC_ACQUIRE);
+        uint32_t prod = ring->out_prod;
+
+        if ( prod - cons >= sizeof(ring->out) )
+        {
+            /* Full: let xenconsoled drain it. */
+            hyp_event_channel_op(EVTCHNOP_send, &send);
+            hyp_sched_op(SCHEDOP_yield, NULL);
+            continue;
+        }
+        ring->out[prod % sizeof(ring->out)] = *s++;
+        len--;
+        __atomic_store_n(&ring->out_prod, prod + 1, __ATOMIC_RELEASE);
+    }
+    hyp_event_channel_op(EVTCHNOP_send, &send);
+}
+
 void putstr(const char *s)
 {
-    hyp_console_write(s, (unsigned int)strlen(s));
+    if ( start_info && !(start_info->flags & SIF_INITDOMAIN) &&
+         start_info->console.domU.mfn )
+        ring_console_write(s, strlen(s));
+    else
+        hyp_console_write(s, (unsigned int)strlen(s));
 }
 
 int printf(const char *fmt, ...)
