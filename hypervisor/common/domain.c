@@ -257,6 +257,7 @@ static void domain_destroy(struct domain *d)
     pr_debug("Domain %u destroyed", d->id);
     for_each_vcpu (d, v)
         vcpu_destroy(v);
+    tlb_forget_domain(d);
     grant_table_destroy(d);
     xfree(d->pirqs);
     cpu_policy_domain_destroy(d);
