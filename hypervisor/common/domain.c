@@ -266,6 +266,7 @@ static void domain_destroy(struct domain *d)
     table_remove(d);
     xfree(d->vcpus);
     xfree(d);
+    send_global_virq(VIRQ_DOM_EXC); /* gone from the list now, as the toolstack will see */
 }
 
 struct vcpu *vcpu_create(struct domain *d, unsigned int id)
