@@ -17,6 +17,7 @@
 #include <vesta/console.h>
 #include <vesta/cpu_policy.h>
 #include <vesta/domain.h>
+#include <vesta/domid.h>
 #include <vesta/errno.h>
 #include <vesta/grant_table.h>
 #include <vesta/irq.h>
@@ -30,7 +31,7 @@ struct domain *hardware_domain;
 /* ---- The domain table. */
 
 static struct domain *domain_table[DOMID_FIRST_RESERVED];
-static uint64_t domid_used[DOMID_FIRST_RESERVED / 64 + 1];
+static uint64_t domid_used[DOMID_BITMAP_WORDS];
 static domid_t domid_rover;
 static unsigned int nr_domains;
 static spinlock_t domain_table_lock = SPINLOCK_INIT;
@@ -103,29 +104,12 @@ void domain_put(struct domain *d)
         domain_destroy(d);
 }
 
-static bool id_is_free(domid_t id) { return !domain_table[id]; }
-
-/* Enters d under the id it asks for, or (DOMID_INVALID) the next free one after the last handed out, as Xen's
- * createdomain picks it. -EEXIST: the id is taken; -ENOMEM: none is free. */
+/* Enters d under the id it asks for, or (DOMID_INVALID) the next free one (domid.c: Xen's rule). */
 static int table_insert(struct domain *d, domid_t want)
 {
     unsigned long f = spin_lock_irqsave(&domain_table_lock);
-    int rc = 0;
-    domid_t id = want;
-    if (want == DOMID_INVALID) {
-        for (id = (domid_t)(domid_rover + 1); id != domid_rover; id++) {
-            if (id == DOMID_FIRST_RESERVED)
-                id = 1;
-            if (id_is_free(id))
-                break;
-        }
-        if (id == domid_rover)
-            rc = -ENOMEM;
-        else
-            domid_rover = id;
-    } else if (!id_is_free(id)) {
-        rc = -EEXIST;
-    }
+    domid_t id;
+    int rc = domid_pick(domid_used, &domid_rover, want, &id);
     if (!rc) {
         d->id = id;
         nr_domains++;
