@@ -104,8 +104,9 @@ void domain_put(struct domain *d)
         domain_destroy(d);
 }
 
-/* Enters d under the id it asks for, or (DOMID_INVALID) the next free one (domid.c: Xen's rule). */
-static int table_insert(struct domain *d, domid_t want)
+/* Reserves an id for d: the one it asks for, or (DOMID_INVALID) the next free one (domid.c: Xen's rule). Lookups
+ * cannot find d until table_publish(), when it is whole. */
+static int table_reserve(struct domain *d, domid_t want)
 {
     unsigned long f = spin_lock_irqsave(&domain_table_lock);
     domid_t id;
@@ -114,16 +115,24 @@ static int table_insert(struct domain *d, domid_t want)
         d->id = id;
         nr_domains++;
         domid_used[id / 64] |= 1UL << (id % 64);
-        __atomic_store_n(&domain_table[id], d, __ATOMIC_RELEASE);
     }
     spin_unlock_irqrestore(&domain_table_lock, f);
     return rc;
 }
 
+static void table_publish(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    ASSERT(!domain_table[d->id]);
+    __atomic_store_n(&domain_table[d->id], d, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&domain_table_lock, f);
+}
+
+/* Gives d's id back: d was never published, or its last reference went. */
 static void table_remove(struct domain *d)
 {
     unsigned long f = spin_lock_irqsave(&domain_table_lock);
-    ASSERT(domain_table[d->id] == d && !d->refcnt);
+    ASSERT(!d->refcnt && (domain_table[d->id] == d || !domain_table[d->id]));
     domain_table[d->id] = NULL;
     nr_domains--;
     domid_used[d->id / 64] &= ~(1UL << (d->id % 64));
@@ -198,7 +207,7 @@ struct domain *domain_create(const struct domain_config *cfg, int *err)
     if (!d->vcpus)
         goto fail_vcpus;
     /* The id first: the shared frame's owner names it. */
-    rc = table_insert(d, cfg->id);
+    rc = table_reserve(d, cfg->id);
     if (rc)
         goto fail_id;
     rc = -ENOMEM;
@@ -214,6 +223,7 @@ struct domain *domain_create(const struct domain_config *cfg, int *err)
         hardware_domain = d;
     else if ((rc = cpu_policy_domain_init(d)))
         goto fail_policy;
+    table_publish(d);
     *err = 0;
     return d;
 
