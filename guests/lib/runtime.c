@@ -287,6 +287,22 @@ static void ring_console_write(const char *s, size_t len)
     hyp_event_channel_op(EVTCHNOP_send, &send);
 }
 
+/* Waits (at most timeout_ns) until dom0's xenconsoled has read everything
+ * written to the ring: a domain about to die leaves its last lines there. */
+void console_drain(uint64_t timeout_ns)
+{
+    struct console_ring *ring;
+    uint64_t end = system_time_ns() + timeout_ns;
+
+    if ( !start_info || (start_info->flags & SIF_INITDOMAIN) ||
+         !start_info->console.domU.mfn )
+        return;
+    ring = mfn_to_va(start_info->console.domU.mfn);
+    while ( __atomic_load_n(&ring->out_cons, __ATOMIC_ACQUIRE) !=
+            ring->out_prod && system_time_ns() < end )
+        hyp_sched_op(SCHEDOP_yield, NULL);
+}
+
 void putstr(const char *s)
 {
     if ( start_info && !(start_info->flags & SIF_INITDOMAIN) &&
@@ -354,14 +370,20 @@ bool check(bool ok, const char *name, const char *fmt, ...)
     return ok;
 }
 
-void test_finish(void)
+void test_summary(void)
 {
-    struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
     bool pass = checks_failed == 0 && checks_passed > 0;
 
     printf("VESTA-GUEST-TEST %s: %u passed, %u failed\n", guest_test_name,
            checks_passed, checks_failed);
     printf("RESULT: %s\n", pass ? "PASS" : "FAIL");
+}
+
+void test_finish(void)
+{
+    struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
+
+    test_summary();
     for ( ;; )
         hyp_sched_op(SCHEDOP_shutdown, &sd);
 }
