@@ -108,13 +108,14 @@ HC(do_sched_op)
         struct sched_remote_shutdown rs;
         if (copy_from_guest_obj(&rs, a2))
             return -EFAULT;
-        if (!d->privileged)
-            return -EPERM;
+        /* As Xen: the target is looked up before the privilege check (-ESRCH, then -EPERM). */
         struct domain *t = domain_get(rs.domain_id);
         if (!t)
             return -ESRCH;
         long rc = 0;
-        if (rs.reason > SHUTDOWN_MAX)
+        if (!d->privileged)
+            rc = -EPERM;
+        else if (rs.reason > SHUTDOWN_MAX)
             rc = -EINVAL;
         else
             domain_shutdown(t, rs.reason);
