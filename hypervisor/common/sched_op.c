@@ -122,8 +122,11 @@ HC(do_sched_op)
         domain_put(t);
         return rc;
     }
-    case SCHEDOP_watchdog:
     case SCHEDOP_pin_override:
+        /* Xen lets only the hardware domain pin its vCPUs, and checks that first; Vesta does not implement the
+         * pin itself. */
+        return d == hardware_domain ? -ENOSYS : -EPERM;
+    case SCHEDOP_watchdog:
     default:
         return -ENOSYS;
     }
