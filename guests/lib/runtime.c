@@ -263,23 +263,34 @@ struct console_ring {
     uint32_t out_cons, out_prod;
 };
 
+/* Set once the ring stayed full for CONSOLE_STALL_NS: nobody reads it any more (the domain closed its own
+ * console port, say, as the fuzzer may), and output is dropped rather than waited for. */
+#define CONSOLE_STALL_NS 2000000000ULL
+static bool console_stalled;
+
 static void ring_console_write(const char *s, size_t len)
 {
     struct console_ring *ring = mfn_to_va(start_info->console.domU.mfn);
     struct evtchn_send send = { .port = start_info->console.domU.evtchn };
+    uint64_t full_since = 0;
 
-    while ( len )
+    while ( len && !console_stalled )
     {
         uint32_t cons = __atomic_load_n(&ring->out_cons, __ATOMIC_ACQUIRE);
         uint32_t prod = ring->out_prod;
 
         if ( prod - cons >= sizeof(ring->out) )
         {
-            /* Full: let xenconsoled drain it. */
+            /* Full: let xenconsoled drain it (the clock needs shared_info, mapped early in boot). */
+            if ( shared && !full_since )
+                full_since = system_time_ns();
+            else if ( shared && system_time_ns() - full_since > CONSOLE_STALL_NS )
+                console_stalled = true;
             hyp_event_channel_op(EVTCHNOP_send, &send);
             hyp_sched_op(SCHEDOP_yield, NULL);
             continue;
         }
+        full_since = 0;
         ring->out[prod % sizeof(ring->out)] = *s++;
         len--;
         __atomic_store_n(&ring->out_prod, prod + 1, __ATOMIC_RELEASE);
