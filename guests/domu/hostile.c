@@ -240,6 +240,21 @@ static void test_mappings(void)
     CHECK_EQ(hypercall4(__HYPERVISOR_update_va_mapping_otherdomain, window, (d0ram << PAGE_SHIFT) | PTE_RO,
                         UVMF_INVLPG, DOMID_SELF), -EBUSY,
              "update_va_mapping_otherdomain(DOMID_SELF) to dom0 RAM: -EBUSY");
+    /* The machine-to-physical table entry of a dom0 frame. */
+    {
+        uint64_t m2p_before = M2P[d0ram];
+
+        CHECK_EQ(mmu1((d0ram << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE, 0x1234, DOMID_SELF, &done), -EINVAL,
+                 "M2P update of a dom0 frame: -EINVAL");
+        CHECK_EQ(mmu1((d0ram << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE, 0x1234, 0, &done), -EPERM,
+                 "M2P update, foreigndom=0: -EPERM");
+        CHECK_EQ(M2P[d0ram], m2p_before, "... dom0 frame's M2P entry unchanged");
+    }
+    /* The hypervisor's own part of the address space. */
+    CHECK_EQ(mmu1((cr3 << PAGE_SHIFT) + 261 * 8, 0, DOMID_SELF, &done), -EINVAL,
+             "mmu_update of our L4 slot 261 (hypervisor area): -EINVAL");
+    CHECK_EQ(hyp_update_va_mapping(HYPERVISOR_VIRT_START + 0x100000, (va_to_mfn(scratch) << PAGE_SHIFT) | PTE_RO,
+                                   UVMF_INVLPG), -EINVAL, "update_va_mapping of a hypervisor address: -EINVAL");
     window_unchanged("after the mapping attempts");
     CHECK_EQ(window[0], 0x5a, "window still reads our own data");
 
