@@ -225,7 +225,10 @@ def sc_names(d, r):
 
 
 def sc_bad_input(d, r):
+    """More memory than is free: xl create fails cleanly and nothing is left behind."""
     before = d.free()
+    if not r.check("bad-input-free", before is not None, f"xl info free_memory: {before}"):
+        return
     rc, lines = d.sh(f"xl create {SMALL} 'name=\"big\"' memory={before + 64}")
     err = [l for l in lines if "error" in l.lower()][:2]
     after = d.settle(before, 10)
@@ -533,7 +536,10 @@ def main():
         print(f"{r.passed} passed, {r.failed} failed")
         return 1
     r.figure("dom0_shell_secs", f"{boot_secs:.1f}", "s")
-    if r.check("toolstack", toolstack.startswith("up"), toolstack):
+    # The scenarios run even when a daemon did not start: each then fails on its own, which says more about a
+    # hypervisor that implements part of what the toolstack needs than one failure would.
+    r.check("toolstack", toolstack.startswith("up"), toolstack)
+    if True:
         for name, fn in SCENARIOS:
             if name not in wanted:
                 continue
