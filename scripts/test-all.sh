@@ -74,6 +74,21 @@ if xen="$(./scripts/fetch-xen.sh)" && make -C guests >/dev/null; then
       [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
       add_summary "build/test-logs/linux-$name.out" "Linux dom0 on $name"
     done
+    echo "== Debian's xen-utils-4.17 toolstack in dom0 (xl, oxenstored, xenconsoled; domUs created, run and"
+    echo "   destroyed): the same scenarios on Xen 4.17 (reference) and on Vesta, the two QEMUs side by side"
+    python3 tests/xl/run_xl.py --hv "$xen" --logs build/test-logs/xl > build/test-logs/xl-xen.out 2>&1 &
+    xen_xl=$!
+    python3 tests/xl/run_xl.py --hv build/vesta.elf --logs build/test-logs/xl --hv-key q \
+      --hv-key-regex ': (agree|MISMATCH)' > build/test-logs/xl-vesta.out 2>&1
+    vesta_rc=$?
+    wait "$xen_xl"
+    xen_rc=$?
+    for name in xen vesta; do
+      echo "-- toolstack on $name"
+      cat "build/test-logs/xl-$name.out"
+      add_summary "build/test-logs/xl-$name.out" "toolstack on $name"
+    done
+    [ "$xen_rc" -eq 0 ] && [ "$vesta_rc" -eq 0 ] || status=1
   else
     echo "test-all: could not fetch the kernel or build the initramfs" >&2
     failed=$((failed + 1)); status=1
