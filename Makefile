@@ -73,7 +73,7 @@ $(BUILD)/vesta-syms: $(HV_OBJS) $(BUILD)/symtab.o $(BUILD)/vesta.lds $(BUILD)/ve
 $(BUILD)/vesta.elf: $(BUILD)/vesta-syms
 	$(OBJCOPY) --strip-all $< $@
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 
 clean:
 	rm -rf $(BUILD)

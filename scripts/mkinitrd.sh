@@ -10,8 +10,9 @@
 #    the host, so the result is the same on any machine: xl, oxenstored, xenconsoled, xen-init-dom0, xentop and
 #    the xenstore-* tools;
 #  - a domU payload: Debian's same kernel as /boot/vmlinuz, a busybox domU initramfs as /boot/domu-initrd.gz
-#    (its /init is guests/initrd/domu-init), our small PV domU kernel as /boot/tiny-domu.elf, and their xl configs
-#    in /etc/xen (guests/initrd/xen/*.cfg).
+#    (its /init is guests/initrd/domu-init), our small PV domU kernels as /boot/tiny-domu.elf, /boot/hostile.elf
+#    and /boot/fuzz.elf, and their xl configs in /etc/xen (guests/initrd/xen/*.cfg);
+#  - vesta-hold (guests/dom0/vesta-hold.c), the harness's privcmd tool, as /usr/bin/vesta-hold.
 # The toolstack, its modules and the domU payload (all but the kernel) travel as /boot/toolstack.cpio.gz, unpacked
 # by /init when it starts the toolstack (see below).
 #
@@ -26,7 +27,8 @@ DEB=$(ls "$CACHE"/linux-image-*.deb | head -1)
 XEN_DEB=$(ls "$CACHE"/xen-hypervisor-4.17-amd64_*.deb 2>/dev/null | head -1 || true)
 [ -n "$XEN_DEB" ] || { bash scripts/fetch-xen.sh >/dev/null; XEN_DEB=$(ls "$CACHE"/xen-hypervisor-4.17-amd64_*.deb | head -1); }
 XEN_VER=$(dpkg-deb -f "$XEN_DEB" Version)
-make -s -C guests "$PWD/build/guests/domu/tiny-domu.elf"
+make -s -C guests "$PWD/build/guests/domu/tiny-domu.elf" "$PWD/build/guests/domu/hostile.elf" \
+  "$PWD/build/guests/tools/fuzz.elf" "$PWD/build/guests/dom0/vesta-hold"
 
 # The toolstack's packages: the Xen ones pinned to the hypervisor's version; the libraries they link (and glibc,
 # libgcc_s that libxl dlopen()s, ncurses for xentop, terminfo from ncurses-base) at whatever version apt serves.
@@ -140,7 +142,9 @@ cp /bin/busybox "$DOMU/bin/busybox"
 cp guests/initrd/domu-init "$DOMU/init"
 chmod +x "$DOMU/init"
 (cd "$DOMU" && find . | cpio -o -H newc --quiet) | gzip -9 > "$TS/boot/domu-initrd.gz"
-cp build/guests/domu/tiny-domu.elf "$TS/boot/tiny-domu.elf"
+cp build/guests/domu/tiny-domu.elf build/guests/domu/hostile.elf build/guests/tools/fuzz.elf "$TS/boot/"
+mkdir -p "$TS/usr/bin"
+cp build/guests/dom0/vesta-hold "$TS/usr/bin/vesta-hold"
 cp guests/initrd/xen/*.cfg "$TS/etc/xen/"
 (cd "$TS" && find . | cpio -o -H newc --quiet) | gzip -6 > "$RAW/boot/toolstack.cpio.gz"
 cp "$VMLINUZ" "$RAW/boot/vmlinuz"

@@ -10,6 +10,11 @@
  * the hypervisor must answer with error codes or crash only this domain, with a console line saying why.
  *
  * Prints "FUZZ calls=<n> seconds=<s>" at the end, then powers off.
+ *
+ * It runs as dom0 (tests/guests/fuzz_run.py) or as a domU started by xl (tests/xl/run_xl.py, scenario fuzz-domu,
+ * with "fuzz=SECONDS seed=N" on its command line). A domU prints on its PV console ring instead of console_io,
+ * so there it also leaves alone the two event-channel calls that would cut that console off: EVTCHNOP_reset,
+ * and EVTCHNOP_close of the console's port.
  */
 #include "guest.h"
 
@@ -63,10 +68,33 @@ static uint64_t arg(void)
     }
 }
 
+extern char image_start[], image_end[];
+
+/* Our whole image is mapped writable (one RWX segment, ro_page included). */
+static bool in_image(uint64_t p) { return p >= (uint64_t)image_start && p < (uint64_t)image_end; }
+
+/* As a domU our console is an event channel to dom0 (read from start_info once, like the rest of our state):
+ * closing it, or resetting all our ports, would silence the rest of the run. */
+static bool dom_u = true;                   /* initialised: kept in .data with the rest of our state */
+static evtchn_port_t console_port = ~0U;
+
+static bool silences_console(unsigned int cmd, uint64_t arg)
+{
+    if (!dom_u)
+        return false;
+    if (cmd == EVTCHNOP_reset)
+        return true;
+    return cmd == EVTCHNOP_close && in_image(arg) && *(const uint32_t *)arg == console_port;
+}
+
 /* Calls that stop the domain by design, which would end the run early without testing anything. */
 static bool excluded(unsigned long nr, uint64_t a1, uint64_t a2)
 {
     switch (nr) {
+    case __HYPERVISOR_event_channel_op:
+        return silences_console((unsigned int)a1, a2);
+    case __HYPERVISOR_event_channel_op_compat: /* (struct evtchn_op *): cmd, then the op's own structure */
+        return in_image(a1) && silences_console(*(const uint32_t *)a1, a1 + 4);
     case __HYPERVISOR_iret:
     case __HYPERVISOR_console_io: /* random bytes on the console only bury the log */
     case __HYPERVISOR_set_trap_table:
@@ -90,11 +118,6 @@ static bool excluded(unsigned long nr, uint64_t a1, uint64_t a2)
         return false;
     }
 }
-
-extern char image_start[], image_end[];
-
-/* Our whole image is mapped writable (one RWX segment, ro_page included). */
-static bool in_image(uint64_t p) { return p >= (uint64_t)image_start && p < (uint64_t)image_end; }
 
 /* Batched calls write each element's result back into the array the guest passed. A huge count over our own
  * memory makes the hypervisor write results, legitimately, across the rest of it (our state, start_info, the
@@ -140,6 +163,8 @@ void test_main(void)
     verbose = strstr(cl, "fuzz-verbose") != NULL;
     nr_pages = start_info->nr_pages;
     p2m_copy = p2m();
+    dom_u = !(start_info->flags & SIF_INITDOMAIN);
+    console_port = dom_u ? start_info->console.domU.evtchn : 0;
     rng = parse_num(cl, "seed=", 1) * 0x9E3779B97F4A7C15ULL + 1;
     uint64_t start = system_time_ns(), end = start + seconds * 1000000000UL;
     unsigned long calls = 0;

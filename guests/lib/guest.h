@@ -182,6 +182,10 @@ bool check(bool ok, const char *name, const char *fmt, ...)
 
 /* Print the summary and RESULT line, then power off.  Never returns. */
 void __attribute__((noreturn)) test_finish(void);
+/* Print the summary and RESULT line only (a test that ends some other way). */
+void test_summary(void);
+/* A domU: wait until dom0 has read the console ring (or timeout_ns passed). */
+void console_drain(uint64_t timeout_ns);
 void __attribute__((noreturn)) test_abort(const char *why);
 
 /* ------------------------------------------------------------------ */

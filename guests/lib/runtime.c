@@ -263,28 +263,55 @@ struct console_ring {
     uint32_t out_cons, out_prod;
 };
 
+/* Set once the ring stayed full for CONSOLE_STALL_NS: nobody reads it any more (the domain closed its own
+ * console port, say, as the fuzzer may), and output is dropped rather than waited for. */
+#define CONSOLE_STALL_NS 2000000000ULL
+static bool console_stalled;
+
 static void ring_console_write(const char *s, size_t len)
 {
     struct console_ring *ring = mfn_to_va(start_info->console.domU.mfn);
     struct evtchn_send send = { .port = start_info->console.domU.evtchn };
+    uint64_t full_since = 0;
 
-    while ( len )
+    while ( len && !console_stalled )
     {
         uint32_t cons = __atomic_load_n(&ring->out_cons, __ATOMIC_ACQUIRE);
         uint32_t prod = ring->out_prod;
 
         if ( prod - cons >= sizeof(ring->out) )
         {
-            /* Full: let xenconsoled drain it. */
+            /* Full: let xenconsoled drain it (the clock needs shared_info, mapped early in boot). */
+            if ( shared && !full_since )
+                full_since = system_time_ns();
+            else if ( shared && system_time_ns() - full_since > CONSOLE_STALL_NS )
+                console_stalled = true;
             hyp_event_channel_op(EVTCHNOP_send, &send);
             hyp_sched_op(SCHEDOP_yield, NULL);
             continue;
         }
+        full_since = 0;
         ring->out[prod % sizeof(ring->out)] = *s++;
         len--;
         __atomic_store_n(&ring->out_prod, prod + 1, __ATOMIC_RELEASE);
     }
     hyp_event_channel_op(EVTCHNOP_send, &send);
+}
+
+/* Waits (at most timeout_ns) until dom0's xenconsoled has read everything
+ * written to the ring: a domain about to die leaves its last lines there. */
+void console_drain(uint64_t timeout_ns)
+{
+    struct console_ring *ring;
+    uint64_t end = system_time_ns() + timeout_ns;
+
+    if ( !start_info || (start_info->flags & SIF_INITDOMAIN) ||
+         !start_info->console.domU.mfn )
+        return;
+    ring = mfn_to_va(start_info->console.domU.mfn);
+    while ( __atomic_load_n(&ring->out_cons, __ATOMIC_ACQUIRE) !=
+            ring->out_prod && system_time_ns() < end )
+        hyp_sched_op(SCHEDOP_yield, NULL);
 }
 
 void putstr(const char *s)
@@ -354,14 +381,20 @@ bool check(bool ok, const char *name, const char *fmt, ...)
     return ok;
 }
 
-void test_finish(void)
+void test_summary(void)
 {
-    struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
     bool pass = checks_failed == 0 && checks_passed > 0;
 
     printf("VESTA-GUEST-TEST %s: %u passed, %u failed\n", guest_test_name,
            checks_passed, checks_failed);
     printf("RESULT: %s\n", pass ? "PASS" : "FAIL");
+}
+
+void test_finish(void)
+{
+    struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
+
+    test_summary();
     for ( ;; )
         hyp_sched_op(SCHEDOP_shutdown, &sd);
 }

@@ -17,6 +17,7 @@
 #include <vesta/console.h>
 #include <vesta/cpu_policy.h>
 #include <vesta/domain.h>
+#include <vesta/domid.h>
 #include <vesta/errno.h>
 #include <vesta/grant_table.h>
 #include <vesta/irq.h>
@@ -30,7 +31,7 @@ struct domain *hardware_domain;
 /* ---- The domain table. */
 
 static struct domain *domain_table[DOMID_FIRST_RESERVED];
-static uint64_t domid_used[DOMID_FIRST_RESERVED / 64 + 1];
+static uint64_t domid_used[DOMID_BITMAP_WORDS];
 static domid_t domid_rover;
 static unsigned int nr_domains;
 static spinlock_t domain_table_lock = SPINLOCK_INIT;
@@ -103,43 +104,35 @@ void domain_put(struct domain *d)
         domain_destroy(d);
 }
 
-static bool id_is_free(domid_t id) { return !domain_table[id]; }
-
-/* Enters d under the id it asks for, or (DOMID_INVALID) the next free one after the last handed out, as Xen's
- * createdomain picks it. -EEXIST: the id is taken; -ENOMEM: none is free. */
-static int table_insert(struct domain *d, domid_t want)
+/* Reserves an id for d: the one it asks for, or (DOMID_INVALID) the next free one (domid.c: Xen's rule). Lookups
+ * cannot find d until table_publish(), when it is whole. */
+static int table_reserve(struct domain *d, domid_t want)
 {
     unsigned long f = spin_lock_irqsave(&domain_table_lock);
-    int rc = 0;
-    domid_t id = want;
-    if (want == DOMID_INVALID) {
-        for (id = (domid_t)(domid_rover + 1); id != domid_rover; id++) {
-            if (id == DOMID_FIRST_RESERVED)
-                id = 1;
-            if (id_is_free(id))
-                break;
-        }
-        if (id == domid_rover)
-            rc = -ENOMEM;
-        else
-            domid_rover = id;
-    } else if (!id_is_free(id)) {
-        rc = -EEXIST;
-    }
+    domid_t id;
+    int rc = domid_pick(domid_used, &domid_rover, want, &id);
     if (!rc) {
         d->id = id;
         nr_domains++;
         domid_used[id / 64] |= 1UL << (id % 64);
-        __atomic_store_n(&domain_table[id], d, __ATOMIC_RELEASE);
     }
     spin_unlock_irqrestore(&domain_table_lock, f);
     return rc;
 }
 
+static void table_publish(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&domain_table_lock);
+    ASSERT(!domain_table[d->id]);
+    __atomic_store_n(&domain_table[d->id], d, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&domain_table_lock, f);
+}
+
+/* Gives d's id back: d was never published, or its last reference went. */
 static void table_remove(struct domain *d)
 {
     unsigned long f = spin_lock_irqsave(&domain_table_lock);
-    ASSERT(domain_table[d->id] == d && !d->refcnt);
+    ASSERT(!d->refcnt && (domain_table[d->id] == d || !domain_table[d->id]));
     domain_table[d->id] = NULL;
     nr_domains--;
     domid_used[d->id / 64] &= ~(1UL << (d->id % 64));
@@ -214,7 +207,7 @@ struct domain *domain_create(const struct domain_config *cfg, int *err)
     if (!d->vcpus)
         goto fail_vcpus;
     /* The id first: the shared frame's owner names it. */
-    rc = table_insert(d, cfg->id);
+    rc = table_reserve(d, cfg->id);
     if (rc)
         goto fail_id;
     rc = -ENOMEM;
@@ -230,6 +223,7 @@ struct domain *domain_create(const struct domain_config *cfg, int *err)
         hardware_domain = d;
     else if ((rc = cpu_policy_domain_init(d)))
         goto fail_policy;
+    table_publish(d);
     *err = 0;
     return d;
 
@@ -257,6 +251,7 @@ static void domain_destroy(struct domain *d)
     pr_debug("Domain %u destroyed", d->id);
     for_each_vcpu (d, v)
         vcpu_destroy(v);
+    tlb_forget_domain(d);
     grant_table_destroy(d);
     xfree(d->pirqs);
     cpu_policy_domain_destroy(d);
@@ -265,6 +260,7 @@ static void domain_destroy(struct domain *d)
     table_remove(d);
     xfree(d->vcpus);
     xfree(d);
+    send_global_virq(VIRQ_DOM_EXC); /* gone from the list now, as the toolstack will see */
 }
 
 struct vcpu *vcpu_create(struct domain *d, unsigned int id)

@@ -56,10 +56,12 @@ void domain_get_info(struct domain *d, struct xen_domctl_getdomaininfo *info)
         info->nr_online_vcpus++;
     }
     info->cpu_time = cpu_time;
+    /* Xen keeps the code in an unsigned int, ~0 until the domain shuts down, and shifts all of it in: bits 31:16
+     * are all ones for a domain that never shut down (readers mask out 23:16). */
+    uint32_t code = d->shutdown_code == SHUTDOWN_CODE_INVALID ? 0xffffU : d->shutdown_code;
     info->flags = (info->nr_online_vcpus ? flags : 0) | (d->is_dying == DOMDYING_dead ? XEN_DOMINF_dying : 0) |
                   (d->is_shut_down ? XEN_DOMINF_shutdown : 0) |
-                  (d->controller_pause_count > 0 ? XEN_DOMINF_paused : 0) |
-                  ((uint32_t)d->shutdown_code << XEN_DOMINF_shutdownshift);
+                  (d->controller_pause_count > 0 ? XEN_DOMINF_paused : 0) | (code << XEN_DOMINF_shutdownshift);
     info->ssidref = d->ssidref;
     info->tot_pages = d->tot_pages;
     info->max_pages = d->max_pages;

@@ -108,21 +108,25 @@ HC(do_sched_op)
         struct sched_remote_shutdown rs;
         if (copy_from_guest_obj(&rs, a2))
             return -EFAULT;
-        if (!d->privileged)
-            return -EPERM;
+        /* As Xen: the target is looked up before the privilege check (-ESRCH, then -EPERM). */
         struct domain *t = domain_get(rs.domain_id);
         if (!t)
             return -ESRCH;
         long rc = 0;
-        if (rs.reason > SHUTDOWN_MAX)
+        if (!d->privileged)
+            rc = -EPERM;
+        else if (rs.reason > SHUTDOWN_MAX)
             rc = -EINVAL;
         else
             domain_shutdown(t, rs.reason);
         domain_put(t);
         return rc;
     }
-    case SCHEDOP_watchdog:
     case SCHEDOP_pin_override:
+        /* Xen lets only the hardware domain pin its vCPUs, and checks that first; Vesta does not implement the
+         * pin itself. */
+        return d == hardware_domain ? -ENOSYS : -EPERM;
+    case SCHEDOP_watchdog:
     default:
         return -ENOSYS;
     }

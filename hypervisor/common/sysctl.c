@@ -131,7 +131,11 @@ static long sysctl_getdomaininfolist(struct xen_sysctl *op, uint64_t uop)
         if (copy_to_guest(l->buffer.p + (uint64_t)n * sizeof(info), &info, sizeof(info)))
             rc = -EFAULT;
         n++;
-        next = rc || d->id + 1U >= DOMID_FIRST_RESERVED ? NULL : domain_get_next((domid_t)(d->id + 1));
+        /* The next domain only if there is room for it: a reference taken here would otherwise outlive the loop
+         * (with max_domains 1, as oxenstored and xenconsoled ask, every domain but the last would stay forever). */
+        next = rc || n >= l->max_domains || d->id + 1U >= DOMID_FIRST_RESERVED
+                   ? NULL
+                   : domain_get_next((domid_t)(d->id + 1));
         domain_put(d);
         if (rc) {
             if (next)

@@ -126,6 +126,35 @@ TEST(frame_type_pagetable_validated_once)
     CHECK_EQ(v.validated, 2);
 }
 
+/* Teardown breaking a cycle: a validated table whose type references are held elsewhere is devalidated once, by
+ * force; the references left then drop without devalidating again, and the frame can take a type afresh. */
+TEST(frame_type_force_devalidate)
+{
+    struct frame f = one_frame(1, 1);
+    struct vctx v = {0};
+
+    CHECK_EQ(frame_get_type(&f, FRAME_T_L3, validate_cb, &v), 0);
+    CHECK_EQ(frame_get_type(&f, FRAME_T_L3, validate_cb, &v), 0);
+    CHECK(!frame_test_and_set_pinned(&f));
+    CHECK(!frame_force_devalidate(&f, FRAME_T_L2, devalidate_cb, &v)); /* another level: untouched */
+    CHECK_EQ(v.devalidated, 0);
+    CHECK(frame_force_devalidate(&f, FRAME_T_L3, devalidate_cb, &v));
+    CHECK_EQ(v.devalidated, 1);
+    CHECK_EQ(v.last_type, FRAME_T_L3);
+    CHECK(!frame_type_validated(&f));
+    CHECK(!(f.type_info & FRAME_T_PINNED)); /* a pin means nothing once devalidated */
+    CHECK_EQ(frame_type_count(&f), 2);    /* the cycle's references are still counted */
+    CHECK(!frame_force_devalidate(&f, FRAME_T_L3, devalidate_cb, &v)); /* only once */
+    CHECK_EQ(frame_put_type(&f, devalidate_cb, &v), 0);
+    CHECK_EQ(frame_put_type(&f, devalidate_cb, &v), 0);
+    CHECK_EQ(v.devalidated, 1);
+    CHECK_EQ(frame_type_count(&f), 0);
+    CHECK_EQ(frame_get_type(&f, FRAME_T_WRITABLE, NULL, NULL), 0); /* free to become anything */
+
+    struct frame g = one_frame(1, 1);
+    CHECK(!frame_force_devalidate(&g, FRAME_T_L3, devalidate_cb, &v)); /* untyped: nothing to do */
+}
+
 TEST(frame_type_change_rules)
 {
     struct frame f = one_frame(1, 1);

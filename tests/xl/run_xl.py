@@ -39,6 +39,11 @@ HV_CMDLINE = "console=com1 dom0_mem=512M dom0_max_vcpus={vcpus}"
 LINUX_EXTRA = "console=hvc0 quiet"
 DEMO = "/etc/xen/demo.cfg"
 SMALL = "/etc/xen/small.cfg"
+HOSTILE = "/etc/xen/hostile.cfg"
+FUZZ = "/etc/xen/fuzz.cfg"
+# What a hypervisor prints when it fails itself (Vesta's fatal_trap, Xen's panic and fatal-trap reports); a guest
+# the hypervisor crashes only gets a "crashed" line.
+HV_FAULT = re.compile(r"HYPERVISOR FAULT|Panic on CPU|FATAL TRAP|FATAL PAGE FAULT|Xen BUG at|Assertion '.*' failed")
 CYCLES = 50
 DENSITY_MAX = 100
 DENSITY_TARGET = 40
@@ -102,9 +107,10 @@ class Dom0:
 
 
 class Run:
-    def __init__(self, hv_check=None):
+    def __init__(self, hv_check=None, vesta=False):
         self.passed = self.failed = 0
         self.hv_check = hv_check
+        self.vesta = vesta          # Vesta-only checks (its debug key 'q') are run
 
     def check(self, name, ok, detail):
         print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
@@ -452,12 +458,275 @@ def sc_dom0_health(d, r):
             else f"dom0 log: {' | '.join(out.splitlines()[:6])}")
 
 
+# ---- isolation, robustness and bad input (issue 9) ---------------------------------------------------------
+
+def guest_checks(r, log, prefix):
+    """Turns a guest test kernel's console lines ("  PASS name", "  FAIL name: detail") into checks of this run,
+    and returns the summary counts the guest printed (None if it printed none)."""
+    for m in re.finditer(r"^  (PASS|FAIL) (.*)$", log, re.M):
+        name, _, detail = m.group(2).partition(": ") if m.group(1) == "FAIL" else (m.group(2), "", "")
+        r.check(f"{prefix}: {name}", m.group(1) == "PASS", detail or "ok")
+    m = re.search(r"^VESTA-GUEST-TEST \S+: (\d+) passed, (\d+) failed$", log, re.M)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def hv_faults(d, start):
+    return [l for l in d.q.lines[start:] if HV_FAULT.search(l)]
+
+
+def ticks(d, name):
+    return len(re.findall(r"VESTA-TINY: tick \d+", d.log(name)))
+
+
+def xl_state(d, name):
+    m = re.search(rf"^{name}\s+(\d+)\s+\d+\s+\d+\s+(\S+)\s+[\d.]+$", d.out("xl list"), re.M)
+    return (int(m.group(1)), m.group(2)) if m else (None, None)
+
+
+def vesta_domains(d, r):
+    """Vesta only (real Xen's 'q' prints something else): debug key 'q' on the hypervisor console, returning
+    its per-domain frame-ownership lines {domid: (state line, 'agree'|'MISMATCH')}, or None."""
+    if not r.vesta:
+        return None
+    start = len(d.q.lines)
+    d.q.send("\x01\x01\x01", delay=0.1)
+    time.sleep(0.5)
+    d.q.send("q")
+    try:
+        d.q.wait_for(r"^\(VESTA\).*Frames: \d+", timeout=30)
+        time.sleep(2)
+    except QemuError:
+        pass
+    d.q.send("\x01\x01\x01", delay=0.1)
+    time.sleep(0.5)
+    d.sh("true", timeout=60)
+    text = "\n".join(d.q.lines[start:])
+    states = dict((int(m.group(1)), m.group(2)) for m in re.finditer(r"  d(\d+): (alive|dying|dead)\b", text))
+    owned = dict((int(m.group(1)), (int(m.group(2)), int(m.group(3)), m.group(4)))
+                 for m in re.finditer(r"  d(\d+): (\d+) frames owned, tot_pages (\d+): (agree|MISMATCH)", text))
+    return {k: (states.get(k), owned[k]) for k in owned} if owned else None
+
+
+def sc_isolation(d, r):
+    """A hostile domU (guests/domu/hostile.c) attacks dom0 through every hypercall it can reach and checks each
+    error; then it crashes itself with an unusable kernel stack. dom0 and a bystander domU must carry on, xl must
+    see the crash (on_crash honoured), and the domain's memory must come back."""
+    start = len(d.q.lines)
+    before = d.free()
+    f, text = d.vx("vesta-hold frames", "frames", timeout=300)
+    if not r.check("isolation-dom0-frames", f is not None, f"dom0 frames to attack: {f}" if f else text[-300:]):
+        return
+    by, text = d.vx(f"vx_create iso-by 'VESTA-TINY: up' {SMALL} 'name=\"iso-by\"' 'extra=\"tick=1\"'", "created")
+    if not r.check("isolation-bystander", by is not None, "bystander domU iso-by up, ticking every second"):
+        return
+    d.sh("rm -f /var/log/xen/xl-hostile.log")
+    extra = f"d0ram={f['ram']} d0pt={f['pt']} d0si={f['si']} crash=stack"
+    h, text = d.vx(f"vx_create hostile 'HOSTILE: crashing now' {HOSTILE} 'extra=\"{extra}\"'", "created",
+                   timeout=400)
+    log = d.log("hostile")
+    counts = guest_checks(r, log, "hostile")
+    r.check("isolation-summary", h is not None and counts is not None and counts[1] == 0 and counts[0] >= 100,
+            f"hostile domU: {counts[0]} passed, {counts[1]} failed" if counts else f"no summary: {log[-300:]}")
+    own = re.search(r"HOSTILE: domid (\d+)", log)
+    hid = int(h["domid"]) if h and h.get("domid", "").isdigit() else None
+    r.check("isolation-self-id", own is not None and hid is not None and int(own.group(1)) == hid,
+            f"the domU found its own id {own.group(1) if own else '?'}; xl says {hid}")
+
+    # The crash: preserved by xl (state c), reason 3, only that domain.
+    state = None
+    for _ in range(30):
+        _, state = xl_state(d, "hostile")
+        if state and "c" in state:
+            break
+        d.sh("sleep 2")
+    xlog = xl_log(d, "hostile")
+    r.check("isolation-crash-preserved", state is not None and "c" in state and "reason code 3 is preserve" in xlog,
+            f"xl list state {state}; xl: 'Action for shutdown reason code 3 is preserve'")
+    t0 = ticks(d, "iso-by")
+    d.sh("sleep 4")
+    t1 = ticks(d, "iso-by")
+    rc, _ = d.sh("xl info >/dev/null && xl list >/dev/null")
+    r.check("isolation-others-run", t1 > t0 and rc == 0 and xl_state(d, "iso-by")[0] is not None,
+            f"bystander ticks {t0} -> {t1} over 4 s after the crash; dom0's xl info and xl list answer")
+    leak = [l for l in d.q.lines[start:] if "HOSTILE-IO-LEAK" in l]
+    r.check("isolation-io-dropped", not leak, "the domU's writes to COM1 under IOPL 3 never reached the serial line"
+            if not leak else f"serial line shows {leak[:2]}")
+    d.sh("xl destroy hostile")
+
+    # Second attack: no trap table at all, on_crash=destroy.
+    d.sh("rm -f /var/log/xen/xl-hostile2.log")
+    h2, text = d.vx(f"vx_create hostile2 'HOSTILE: crashing now' {HOSTILE} 'name=\"hostile2\"' "
+                    f"'extra=\"quick crash=notrap\"' 'on_crash=\"destroy\"'", "created", timeout=400)
+    g, _ = d.vx("vx_gone hostile2 120", "gone")
+    r.check("isolation-crash-destroyed", h2 is not None and g is not None
+            and "reason code 3 is destroy" in xl_log(d, "hostile2"),
+            "fault with no trap table: crashed, destroyed by xl ('reason code 3 is destroy')")
+    t2 = ticks(d, "iso-by")
+    d.sh("sleep 3")
+    r.check("isolation-bystander-after", ticks(d, "iso-by") > t2, "the bystander still ticks")
+    d.sh("xl destroy iso-by")
+    after = d.settle(before)
+    faults = hv_faults(d, start)
+    r.check("isolation-memory-back", after == before, f"free_memory {before} -> {after} MiB")
+    r.check("isolation-no-hv-fault", not faults, "no hypervisor fault on the serial line" if not faults
+            else f"{faults[:3]}")
+    q = vesta_domains(d, r)
+    if q is not None:
+        bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
+        r.check("isolation-vesta-q", not bad and set(q) == {0},
+                f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees" if not bad else f"{bad}")
+
+
+FUZZ_SECONDS = 120
+
+
+def sc_fuzz_domu(d, r):
+    """The hypercall fuzzer (guests/bench/fuzz.c) as a domU: runs of FUZZ_SECONDS in all (a new seed whenever a
+    run ends early: the fuzzer may wreck itself, and the hypervisor then crashes that domain), while dom0 and a
+    bystander domU keep working. No hypervisor fault; afterwards dom0 still creates and destroys a domain and the
+    free memory is what it was."""
+    start = len(d.q.lines)
+    before = d.free()
+    by, _ = d.vx(f"vx_create fz-by 'VESTA-TINY: up' {SMALL} 'name=\"fz-by\"' 'extra=\"tick=1\"'", "created")
+    if not r.check("fuzz-bystander", by is not None, "bystander domU fz-by up"):
+        return
+    t_by = ticks(d, "fz-by")
+    left, seed, runs, calls, outcome = FUZZ_SECONDS, 1, 0, 0, {}
+    t_start = time.monotonic()
+    while left > 0 and seed < 200:
+        secs = max(5, int(left))
+        d.sh("rm -f /var/log/xen/xl-fuzz.log")
+        t0 = time.monotonic()
+        f, text = d.vx(f"vx_create fuzz 'FUZZ start' {FUZZ} 'extra=\"fuzz={secs} seed={seed}\"'", "created",
+                       timeout=400)
+        if f is None:
+            r.check(f"fuzz-run-{seed}", False, f"create failed: {text[-300:]}")
+            d.sh("xl destroy fuzz")
+            break
+        g, _ = d.vx(f"vx_gone fuzz {secs + 90}", "gone", timeout=secs + 200)
+        log, xlog = d.log("fuzz"), xl_log(d, "fuzz")
+        n = re.search(r"FUZZ calls=(\d+)", log)
+        prog = re.findall(r"FUZZ progress: (\d+) calls", log)
+        ncalls = int(n.group(1)) if n else (int(prog[-1]) if prog else 0)
+        if n:
+            how = "ran its time and powered off"
+        elif "reason code 3" in xlog:
+            how = "crashed by the hypervisor (it wrecked itself)"
+        elif "reason code 0" in xlog:
+            how = "powered off early"
+        elif g is None:
+            how = "stuck in a loop of its own: destroyed"
+            d.sh("xl destroy fuzz")
+        else:
+            how = "gone"
+        alive = d.sh("true", timeout=60)[0] == 0
+        faults = hv_faults(d, start)
+        r.check(f"fuzz-run-{seed}", alive and not faults and d.domid("fuzz") is None,
+                f"seed {seed}: {how}, >= {ncalls} calls in {time.monotonic() - t0:.0f} s; dom0 answers"
+                + (f"; HYPERVISOR: {faults[:2]}" if faults else ""))
+        outcome[how] = outcome.get(how, 0) + 1
+        runs += 1
+        calls += ncalls
+        left = FUZZ_SECONDS - (time.monotonic() - t_start)
+        seed += 1
+        if faults or not alive:
+            return
+    r.figure("fuzz_domu_runs", runs, "runs")
+    r.figure("fuzz_domu_calls", calls, "hypercalls")
+    r.check("fuzz-summary", runs > 0 and calls > 0, f"{runs} runs, >= {calls} hypercalls over "
+            f"{time.monotonic() - t_start:.0f} s: {outcome}")
+    t_by2 = ticks(d, "fz-by")
+    r.check("fuzz-bystander-ran", t_by2 > t_by + FUZZ_SECONDS // 4,
+            f"bystander ticks {t_by} -> {t_by2} during the fuzzing")
+    f, text = d.vx(f"vx_create fz-after 'VESTA-TINY: up' {SMALL} 'name=\"fz-after\"'", "created")
+    rc, _ = d.sh("xl destroy fz-after")
+    r.check("fuzz-dom0-creates-after", f is not None and rc == 0 and d.domid("fz-after") is None,
+            "dom0 creates and destroys a domU after the fuzzing")
+    d.sh("xl destroy fz-by")
+    after = d.settle(before)
+    r.check("fuzz-memory-back", after == before, f"free_memory {before} -> {after} MiB")
+    faults = hv_faults(d, start)
+    r.check("fuzz-no-hv-fault", not faults, "no hypervisor fault on the serial line" if not faults else
+            f"{faults[:3]}")
+    q = vesta_domains(d, r)
+    if q is not None:
+        bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
+        r.check("fuzz-vesta-q", not bad and set(q) == {0},
+                f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees" if not bad else f"{bad}")
+
+
+def sc_destroy_while_mapped(d, r):
+    """dom0 maps a domU's memory (vesta-hold: privcmd foreign mappings) and holds it while xl destroys the domain:
+    the destroy completes, the domain stays listed as dying with the held memory still out, and it disappears with
+    all its memory back once the mappings go."""
+    before = d.free()
+    f, text = d.vx(f"vx_create held 'VESTA-TINY: up' {SMALL} 'name=\"held\"'", "created")
+    if not r.check("held-create", f is not None, text.splitlines()[-1] if text else "no output"):
+        return
+    domid = int(f["domid"])
+    d.sh("rm -f /tmp/hold.out; vesta-hold hold %d >/tmp/hold.out 2>&1 & echo $! >/tmp/hold.pid" % domid)
+    held = None
+    for _ in range(60):
+        held = re.search(r"VX held domid=\d+ frames=(\d+) mapped=(\d+)", d.out("cat /tmp/hold.out"))
+        if held:
+            break
+        d.sh("sleep 2")
+    if not r.check("held-mapped", held is not None and held.group(1) == held.group(2) and int(held.group(2)) > 1500,
+                   f"dom0 maps {held.group(2)} of the {held.group(1)} plain frames of d{domid}" if held
+                   else d.out("cat /tmp/hold.out")[-300:]):
+        d.sh("kill $(cat /tmp/hold.pid); xl destroy held")
+        return
+    mapped = int(held.group(2))
+    t, _ = d.vx("vx_timed xl destroy held", "timed")
+    info, _ = d.vx(f"vesta-hold info {domid}", "dominfo")
+    listed = re.search(rf"^\S+\s+{domid}\s+\d+\s+\d+\s+(\S+)", d.out("xl list"), re.M)
+    r.check("held-destroy-returns", t is not None and t["rc"] == "0",
+            f"xl destroy returned {t['rc']} in {t['secs']} s" if t else "no answer")
+    # Bits 31:16 of flags: the shutdown code, ~0 in Xen's unsigned int until the domain shuts down (xl destroy does
+    # not shut it down).
+    r.check("held-dying", info is not None and info.get("found") == "1" and info.get("dying") == "1"
+            and int(info.get("flags", "0"), 16) >> 16 == 0xffff and listed is not None,
+            f"d{domid} after destroy: getdomaininfo {info and {k: v for k, v in info.items() if k != 'words'}}, "
+            f"xl list state {listed.group(1) if listed else 'not listed'}")
+    pages = int(info.get("tot_pages", -1)) if info else -1
+    held_free = d.free()
+    mib = mapped * 4096 >> 20
+    r.check("held-memory-out", pages >= mapped and held_free is not None and before - held_free >= mib - 1,
+            f"{pages} pages still d{domid}'s; free_memory {before} -> {held_free} MiB while {mib} MiB are mapped")
+    q = vesta_domains(d, r)
+    if q is not None:
+        row = q.get(domid)
+        r.check("held-vesta-q-dying", row is not None and row[0] in ("dying", "dead") and row[1][2] == "agree"
+                and row[1][1] == pages, f"vesta only: debug key 'q' shows d{domid} {row}")
+    d.sh("kill -USR1 $(cat /tmp/hold.pid)")
+    rel = None
+    for _ in range(30):
+        rel = re.search(r"VX released", d.out("cat /tmp/hold.out"))
+        if rel:
+            break
+        d.sh("sleep 1")
+    g, _ = d.vx(f"vx_settle {before} 60", "free")
+    info2, _ = d.vx(f"vesta-hold info {domid}", "dominfo")
+    after = d.free()
+    gone = re.search(rf"^\S+\s+{domid}\s", d.out("xl list"), re.M) is None
+    r.check("held-released", rel is not None and info2 is not None and info2.get("found") == "0" and gone,
+            f"vesta-hold let go; d{domid} {'is gone' if info2 and info2.get('found') == '0' else 'still exists'}"
+            f"{'' if gone else ', still in xl list'}")
+    r.check("held-memory-back", after == before, f"free_memory {before} -> {held_free} held -> {after} MiB")
+    q = vesta_domains(d, r)
+    if q is not None:
+        bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
+        r.check("held-vesta-q-after", not bad and domid not in q,
+                f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees" if not bad else f"{bad}")
+
+
 SCENARIOS = [
     ("info", sc_info), ("list", sc_list), ("dmesg", sc_dmesg), ("uptime", sc_uptime), ("vcpu-list", sc_vcpu_list),
     ("xentop", sc_xentop), ("xenstore", sc_xenstore), ("names", sc_names), ("bad-input", sc_bad_input),
     ("xenstore-rate", sc_xenstore_rate), ("linux-life", sc_linux_life), ("linux-console", sc_linux_console),
     ("linux-create-c", sc_linux_create_c), ("linux-self", sc_linux_self), ("cycles", sc_cycles),
-    ("density", sc_density), ("dom0-health", sc_dom0_health),
+    ("density", sc_density), ("isolation", sc_isolation), ("fuzz-domu", sc_fuzz_domu),
+    ("destroy-while-mapped", sc_destroy_while_mapped), ("dom0-health", sc_dom0_health),
 ]
 
 
@@ -503,6 +772,7 @@ def boot(args):
 
 
 def main():
+    global FUZZ_SECONDS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hv", default=os.path.join(ROOT, "build", "vesta.elf"))
     ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "ref", "vmlinuz"))
@@ -513,6 +783,7 @@ def main():
     ap.add_argument("--dom0-vcpus", type=int, default=1, help="dom0_max_vcpus (see HV_CMDLINE)")
     ap.add_argument("--hv-key", help="cycles: a hypervisor debug key whose output must not change over the cycles")
     ap.add_argument("--hv-key-regex", default=r"(\d+)", help="what to compare in that key's output (group 1)")
+    ap.add_argument("--fuzz-seconds", type=int, default=FUZZ_SECONDS, help="fuzz-domu: total fuzzing time")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
     if args.list:
@@ -520,7 +791,9 @@ def main():
         return 0
     wanted = [n for n, _ in SCENARIOS if not args.only or any(k in n for k in args.only.split(","))]
     os.makedirs(args.logs, exist_ok=True)
-    r = Run(hv_check=hv_key_check(args.hv_key, args.hv_key_regex) if args.hv_key else None)
+    FUZZ_SECONDS = args.fuzz_seconds
+    r = Run(hv_check=hv_key_check(args.hv_key, args.hv_key_regex) if args.hv_key else None,
+            vesta=os.path.basename(args.hv).startswith("vesta"))
     try:
         d, boot_secs, toolstack = boot(args)
     except QemuError as e:

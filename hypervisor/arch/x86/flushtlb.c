@@ -125,3 +125,26 @@ void tlb_enter_domain_end(struct domain *d)
         cpumask_clear_atomic(&old->dirty_cpus, pc->cpu);
     pc->tlb_domain = d;
 }
+
+/* d is going away: no CPU may keep it as the domain its TLB holds (tlb_enter_domain_end() would write into it).
+ * Each CPU that does flushes and forgets it; the CPU's next guest then finds no previous domain to leave. */
+static void forget_domain_here(void *arg)
+{
+    struct domain *d = arg;
+    struct percpu *pc = this_cpu();
+    if (pc->tlb_domain != d)
+        return;
+    flush_tlb_local();
+    cpumask_clear_atomic(&d->dirty_cpus, pc->cpu);
+    pc->tlb_domain = NULL;
+}
+
+void tlb_forget_domain(struct domain *d)
+{
+    unsigned long f = local_irq_save();
+    forget_domain_here(d);
+    local_irq_restore(f);
+    struct cpumask cpus;
+    cpumask_copy(&cpus, &d->dirty_cpus);
+    smp_call_function_mask(&cpus, forget_domain_here, d);
+}

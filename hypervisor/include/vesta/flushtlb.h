@@ -21,5 +21,6 @@ void tlb_note_writable_drop(struct domain *d); /* d lost a writable L1 translati
 /* Around loading a vCPU's page tables: join d's dirty set first; after, flush if the CPU held another domain. */
 void tlb_enter_domain_begin(struct domain *d);
 void tlb_enter_domain_end(struct domain *d);
+void tlb_forget_domain(struct domain *d); /* d is destroyed: no CPU keeps it as its TLB's domain */
 
 #endif
