@@ -11,7 +11,7 @@
 #   TEST...  test names (NAME runs every variation of NAME, NAME~VAR one); default every pv64 kernel
 # Environment: XTF_LIMIT (seconds a test may run, default 300), XTF_HV_ARGS (extra hypervisor command-line
 #   words), XTF_REF (a TSV from an earlier run, e.g. Xen's: the two are compared at the end and the exit
-#   status says whether every test that succeeds there succeeds here).
+#   status says whether every test that succeeds there succeeds here; with TESTs named, among those).
 # Exit status: 0 when every test ran, dom0's free memory was back to its first value after the last one and,
 # with XTF_REF, no test that succeeds there fails here; 1 otherwise; 2 on usage errors.
 #
@@ -23,19 +23,24 @@
 # which is copied here to one log per test. XTF cannot be fetched by CI, so this stays outside `make test`,
 # like scripts/xtf-compare.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 XTF=${1:?usage: scripts/xtf-domu.sh XTF_DIR [HV [OUT.tsv [TEST...]]]}
-HV=${2:-build/vesta.elf}
-NAME=$(basename "$HV"); NAME=${NAME%.*}
-OUT=${3:-build/xtf-domu/$NAME.tsv}
-shift $(( $# < 3 ? $# : 3 ))
-ENVNAME=pv64
+# Paths given are the caller's; the rest of the script runs from the repository's root.
 XTF=$(readlink -f "$XTF")
+HV=$(readlink -f "${2:-$(dirname "$0")/../build/vesta.elf}")
+NAME=$(basename "$HV"); NAME=${NAME%.*}
+OUT=${3:+$(readlink -f "$3")}
+[ -z "${XTF_REF:-}" ] || XTF_REF=$(readlink -f "$XTF_REF")
+shift $(( $# < 3 ? $# : 3 ))
+cd "$(dirname "$0")/.."
+OUT=${OUT:-build/xtf-domu/$NAME.tsv}
+ENVNAME=pv64
 [ -d "$XTF/tests" ] || { echo "xtf-domu: $XTF has no tests/ (a built XTF tree is wanted)" >&2; exit 2; }
 [ -r "$HV" ] || { echo "xtf-domu: no hypervisor image $HV" >&2; exit 2; }
 
 # The instances: a test with variations runs once per variation (xtf-runner's NAME~VAR), as xtf-sweep does.
+ALL=0
 if [ $# -eq 0 ]; then
+    ALL=1
     set -- $(cd "$XTF/tests" && for k in */test-$ENVNAME-*.cfg; do echo "${k%%/*}"; done | sort -u)
 fi
 LIST=()
@@ -169,11 +174,14 @@ print(f"xtf-domu: xl info free_memory {free.get('before', '?')} MiB before the f
 sys.exit(0 if len(rows) == int(count) and free.get("before") == free.get("after") else 1)
 PY
 [ -n "${XTF_REF:-}" ] || exit $rc
-python3 - "$XTF_REF" "$OUT" <<'PY'
+# With a list of tests, only those are compared.
+python3 - "$XTF_REF" "$OUT" "$ALL" "${LIST[@]}" <<'PY'
 import sys
 def load(p):
     return {f[0]: f for f in (l.rstrip("\n").split("\t") for l in open(p)) if f[0] != "name" and len(f) >= 2}
 ref, here = load(sys.argv[1]), load(sys.argv[2])
+if sys.argv[3] != "1":
+    ref = {k: v for k, v in ref.items() if k in sys.argv[4:]}
 passed = failed = 0
 print(f"{'test':24} {'reference':10} {'this run':10} note")
 for name in sorted(set(ref) | set(here)):
