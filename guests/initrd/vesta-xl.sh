@@ -114,7 +114,7 @@ vx_density() {
         vx_wait "d$_j" "VESTA-TINY: up" 60 >/dev/null && _up=$((_up + 1))
     done
     echo "VX density created=$_i up=$_up create_secs=$_tc all_up_secs=$(vx_since "$_t0")"
-    [ $_i -lt "$1" ] && echo "VX density-stop: $(grep -v '^Parsing' /tmp/vx-density.err | tail -2 | tr '\n' ' ')"
+    [ $_i -lt "$1" ] && echo "VX density-stop: $(grep -v '^Parsing' /tmp/vx-density.err | head -2 | tr '\n' ' ')"
     return 0
 }
 

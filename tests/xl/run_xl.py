@@ -30,11 +30,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 from qemu import Qemu, QemuError  # noqa: E402  (tests/system/qemu.py: QEMU on a serial console)
 
-# One dom0 vCPU (the machine still has two CPUs, and domUs run on either). With two, real Xen 4.17 under QEMU
-# 7.2's TCG corrupts dom0 user space while xl builds a Linux domU (foreign mappings of the new domain's memory):
-# unrelated processes segfault on addresses from xl's address space and xl's monitor child dies in malloc.
-# Seen on 3 of 3 boots with two dom0 vCPUs (with and without MTTCG), on none of 4 with dom0_max_vcpus=1 or
-# -smp 1. --dom0-vcpus 2 brings it back.
+# One dom0 vCPU (the machine still has two CPUs, and domUs run on either). Real Xen 4.17 under QEMU 7.2's TCG
+# with -cpu max,-smap corrupts dom0 user space while xl builds a Linux domU: unrelated processes segfault on
+# addresses that belong to other processes, xl's monitor child dies in malloc. With two dom0 vCPUs it happened
+# on the first Linux create in 3 of 3 boots (MTTCG or not, with -invpcid, -xsaveopt,-xsavec,-xsaves or
+# -avx,-avx2 as well); with one dom0 vCPU about once in ten Linux builds (dom0-health reports it); with
+# -cpu qemu64 and two dom0 vCPUs not in 3 builds. Small domUs never triggered it. --dom0-vcpus and --cpu
+# bring the other settings back for a hunt.
 HV_CMDLINE = "console=com1 dom0_mem=512M dom0_max_vcpus={vcpus}"
 LINUX_EXTRA = "console=hvc0 quiet"
 DEMO = "/etc/xen/demo.cfg"
@@ -229,7 +231,10 @@ def sc_names(d, r):
 
 
 def sc_bad_input(d, r):
+    """More memory than is free: xl create fails cleanly and nothing is left behind."""
     before = d.free()
+    if not r.check("bad-input-free", before is not None, f"xl info free_memory: {before}"):
+        return
     rc, lines = d.sh(f"xl create {SMALL} 'name=\"big\"' memory={before + 64}")
     err = [l for l in lines if "error" in l.lower()][:2]
     after = d.settle(before, 10)
@@ -373,21 +378,22 @@ def sc_linux_self(d, r):
     before = d.free()
     d.sh("rm -f /var/log/xen/xl-lp.log /var/log/xen/xl-lr.log /var/log/xen/xl-lx.log /var/log/xen/xl-ly.log")
     linux_create(d, "lp", then="poweroff")
-    linux_create(d, "lr", then="reboot", extra_cfg="'on_reboot=\"restart\"'")
     linux_create(d, "lx", then="crash", extra_cfg="'on_crash=\"destroy\"'")
     g, _ = d.vx("vx_gone lp 120", "gone")
     r.check("domu-poweroff", g is not None and "reason code 0 is destroy" in xl_log(d, "lp"),
             "poweroff -f in the domU: gone, xl: 'Action for shutdown reason code 0 is destroy'")
-    w, text = d.vx("vx_wait lr 'VESTA-DOMU: up' 240 2", "waited", timeout=300)
-    xlr = xl_log(d, "lr")
-    r.check("domu-reboot", w is not None and "reason code 1 is restart" in xlr,
-            "reboot -f in the domU: restarted (banner twice), xl: 'Action for shutdown reason code 1 is restart'")
-    d.sh("for i in 1 2 3 4 5 6; do xl destroy lr 2>/dev/null; sleep 3; xl domid lr >/dev/null 2>&1 || break; done")
     g, _ = d.vx("vx_gone lx 120", "gone")
     xlx = xl_log(d, "lx")
     r.check("domu-crash-destroy", g is not None and "reason code 3 is destroy" in xlx
             and "sysrq: Trigger a crash" in d.log("lx"),
             "sysrq c in the domU: panic on its console, xl: 'Action for shutdown reason code 3 is destroy'")
+    # Rebooting by itself for ever: started alone, so that no other domain is being built meanwhile.
+    linux_create(d, "lr", then="reboot", extra_cfg="'on_reboot=\"restart\"'")
+    w, text = d.vx("vx_wait lr 'VESTA-DOMU: up' 240 2", "waited", timeout=300)
+    xlr = xl_log(d, "lr")
+    r.check("domu-reboot", w is not None and "reason code 1 is restart" in xlr,
+            "reboot -f in the domU: restarted (banner twice), xl: 'Action for shutdown reason code 1 is restart'")
+    d.sh("for i in 1 2 3 4 5 6; do xl destroy lr 2>/dev/null; sleep 3; xl domid lr >/dev/null 2>&1 || break; done")
     linux_create(d, "ly", then="crash", extra_cfg="'on_crash=\"preserve\"'")
     # xl keeps the crashed domain under its own name, shut down and crashed (state ---sc-); only
     # on_crash="rename-restart" renames it.
@@ -760,6 +766,7 @@ def boot(args):
     q = Qemu(image=args.hv, log_path=os.path.join(args.logs, f"{name}.log"), mem=1024, smp=2, append=cmdline,
              initrd=[f"{args.kernel} {LINUX_EXTRA}", args.initrd],
              extra=os.environ.get("VESTA_QEMU_EXTRA", "").split())
+    q.argv[q.argv.index("max,-smap")] = args.cpu
     q.start()
     q.wait_for(r"VESTA-INIT: shell on the console", timeout=args.boot_timeout)
     boot_secs = q.elapsed()
@@ -781,6 +788,7 @@ def main():
     ap.add_argument("-k", dest="only", default="", help="comma-separated scenario names or substrings")
     ap.add_argument("--boot-timeout", type=int, default=300)
     ap.add_argument("--dom0-vcpus", type=int, default=1, help="dom0_max_vcpus (see HV_CMDLINE)")
+    ap.add_argument("--cpu", default="max,-smap", help="QEMU's -cpu (see HV_CMDLINE)")
     ap.add_argument("--hv-key", help="cycles: a hypervisor debug key whose output must not change over the cycles")
     ap.add_argument("--hv-key-regex", default=r"(\d+)", help="what to compare in that key's output (group 1)")
     ap.add_argument("--fuzz-seconds", type=int, default=FUZZ_SECONDS, help="fuzz-domu: total fuzzing time")
@@ -801,7 +809,10 @@ def main():
         print(f"{r.passed} passed, {r.failed} failed")
         return 1
     r.figure("dom0_shell_secs", f"{boot_secs:.1f}", "s")
-    if r.check("toolstack", toolstack.startswith("up"), toolstack):
+    # The scenarios run even when a daemon did not start: each then fails on its own, which says more about a
+    # hypervisor that implements part of what the toolstack needs than one failure would.
+    r.check("toolstack", toolstack.startswith("up"), toolstack)
+    if True:
         for name, fn in SCENARIOS:
             if name not in wanted:
                 continue
