@@ -230,11 +230,18 @@ def sc_names(d, r):
 
 def sc_bad_input(d, r):
     before = d.free()
+    q0 = vesta_domains(d, r)
     rc, lines = d.sh(f"xl create {SMALL} 'name=\"big\"' memory={before + 64}")
     err = [l for l in lines if "error" in l.lower()][:2]
     after = d.settle(before, 10)
     r.check("bad-input", rc != 0 and d.domid("big") is None and after == before,
             f"memory={before + 64} with {before} MiB free: exit {rc}, free {before} -> {after} MiB; {err}")
+    q1 = vesta_domains(d, r)
+    if q0 is not None:
+        r.check("bad-input-vesta-q", q1 is not None and set(q1) == set(q0)
+                and all(v[1][2] == "agree" for v in q1.values()),
+                f"vesta only: debug key 'q' lists {sorted(q0)} before, {sorted(q1 or [])} after the failed create, "
+                "frame ownership agrees")
 
 
 def sc_xenstore_rate(d, r):
