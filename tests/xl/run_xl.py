@@ -235,11 +235,18 @@ def sc_bad_input(d, r):
     before = d.free()
     if not r.check("bad-input-free", before is not None, f"xl info free_memory: {before}"):
         return
+    q0 = vesta_domains(d, r)
     rc, lines = d.sh(f"xl create {SMALL} 'name=\"big\"' memory={before + 64}")
     err = [l for l in lines if "error" in l.lower()][:2]
     after = d.settle(before, 10)
     r.check("bad-input", rc != 0 and d.domid("big") is None and after == before,
             f"memory={before + 64} with {before} MiB free: exit {rc}, free {before} -> {after} MiB; {err}")
+    q1 = vesta_domains(d, r)
+    if q0 is not None:
+        r.check("bad-input-vesta-q", q1 is not None and set(q1) == set(q0)
+                and all(v[1][2] == "agree" for v in q1.values()),
+                f"vesta only: debug key 'q' lists {sorted(q0)} before, {sorted(q1 or [])} after the failed create, "
+                "frame ownership agrees")
 
 
 def sc_xenstore_rate(d, r):
@@ -491,7 +498,7 @@ def xl_state(d, name):
 
 def vesta_domains(d, r):
     """Vesta only (real Xen's 'q' prints something else): debug key 'q' on the hypervisor console, returning
-    its per-domain frame-ownership lines {domid: (state line, 'agree'|'MISMATCH')}, or None."""
+    {domid: (alive|dying|dead, (frames owned, tot_pages, 'agree'|'MISMATCH'))} for every domain, or None."""
     if not r.vesta:
         return None
     start = len(d.q.lines)
@@ -511,6 +518,23 @@ def vesta_domains(d, r):
     owned = dict((int(m.group(1)), (int(m.group(2)), int(m.group(3)), m.group(4)))
                  for m in re.finditer(r"  d(\d+): (\d+) frames owned, tot_pages (\d+): (agree|MISMATCH)", text))
     return {k: (states.get(k), owned[k]) for k in owned} if owned else None
+
+
+def vesta_all_gone(d, r, name, domids):
+    """Vesta only: after a scenario, debug key 'q' must show frame ownership agreeing for every domain, and none of
+    the scenario's own domains (DOMIDS) left over."""
+    q = vesta_domains(d, r)
+    if q is None:
+        return
+    bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
+    left = sorted(i for i in domids if i is not None and i in q)
+    r.check(name, not bad and not left, f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees, "
+            f"none of {sorted(i for i in domids if i is not None)} is left" if not bad and not left
+            else f"vesta only: mismatches {bad}, left over {[(i, q[i]) for i in left]}")
+
+
+def vx_domid(f):
+    return int(f["domid"]) if f and f.get("domid", "").isdigit() else None
 
 
 def sc_isolation(d, r):
@@ -534,7 +558,7 @@ def sc_isolation(d, r):
     r.check("isolation-summary", h is not None and counts is not None and counts[1] == 0 and counts[0] >= 100,
             f"hostile domU: {counts[0]} passed, {counts[1]} failed" if counts else f"no summary: {log[-300:]}")
     own = re.search(r"HOSTILE: domid (\d+)", log)
-    hid = int(h["domid"]) if h and h.get("domid", "").isdigit() else None
+    hid = vx_domid(h)
     r.check("isolation-self-id", own is not None and hid is not None and int(own.group(1)) == hid,
             f"the domU found its own id {own.group(1) if own else '?'}; xl says {hid}")
 
@@ -576,11 +600,7 @@ def sc_isolation(d, r):
     r.check("isolation-memory-back", after == before, f"free_memory {before} -> {after} MiB")
     r.check("isolation-no-hv-fault", not faults, "no hypervisor fault on the serial line" if not faults
             else f"{faults[:3]}")
-    q = vesta_domains(d, r)
-    if q is not None:
-        bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
-        r.check("isolation-vesta-q", not bad and set(q) == {0},
-                f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees" if not bad else f"{bad}")
+    vesta_all_gone(d, r, "isolation-vesta-q", [vx_domid(by), hid, vx_domid(h2)])
 
 
 FUZZ_SECONDS = 120
@@ -597,7 +617,7 @@ def sc_fuzz_domu(d, r):
     if not r.check("fuzz-bystander", by is not None, "bystander domU fz-by up"):
         return
     t_by = ticks(d, "fz-by")
-    left, seed, runs, calls, outcome = FUZZ_SECONDS, 1, 0, 0, {}
+    left, seed, runs, calls, outcome, domids = FUZZ_SECONDS, 1, 0, 0, {}, []
     t_start = time.monotonic()
     while left > 0 and seed < 200:
         secs = max(5, int(left))
@@ -609,6 +629,7 @@ def sc_fuzz_domu(d, r):
             r.check(f"fuzz-run-{seed}", False, f"create failed: {text[-300:]}")
             d.sh("xl destroy fuzz")
             break
+        domids.append(vx_domid(f))
         g, _ = d.vx(f"vx_gone fuzz {secs + 90}", "gone", timeout=secs + 200)
         log, xlog = d.log("fuzz"), xl_log(d, "fuzz")
         n = re.search(r"FUZZ calls=(\d+)", log)
@@ -654,11 +675,7 @@ def sc_fuzz_domu(d, r):
     faults = hv_faults(d, start)
     r.check("fuzz-no-hv-fault", not faults, "no hypervisor fault on the serial line" if not faults else
             f"{faults[:3]}")
-    q = vesta_domains(d, r)
-    if q is not None:
-        bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
-        r.check("fuzz-vesta-q", not bad and set(q) == {0},
-                f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees" if not bad else f"{bad}")
+    vesta_all_gone(d, r, "fuzz-vesta-q", domids + [vx_domid(by), vx_domid(f)])
 
 
 def sc_destroy_while_mapped(d, r):
@@ -719,11 +736,7 @@ def sc_destroy_while_mapped(d, r):
             f"vesta-hold let go; d{domid} {'is gone' if info2 and info2.get('found') == '0' else 'still exists'}"
             f"{'' if gone else ', still in xl list'}")
     r.check("held-memory-back", after == before, f"free_memory {before} -> {held_free} held -> {after} MiB")
-    q = vesta_domains(d, r)
-    if q is not None:
-        bad = {k: v for k, v in q.items() if v[1][2] != "agree"}
-        r.check("held-vesta-q-after", not bad and domid not in q,
-                f"vesta only: debug key 'q' lists {sorted(q)}, frame ownership agrees" if not bad else f"{bad}")
+    vesta_all_gone(d, r, "held-vesta-q-after", [domid])
 
 
 SCENARIOS = [
