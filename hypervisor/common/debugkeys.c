@@ -6,26 +6,65 @@
 #include <vesta/percpu.h>
 #include <vesta/pv.h>
 #include <vesta/setup.h>
+#include <vesta/softirq.h>
 #include <vesta/timer.h>
 #include <vesta/traps.h>
 
 static struct {
     debugkey_fn fn;
     const char *desc;
+    bool deferred;
 } keys[256];
+
+/* Deferred keys pressed and not yet run; the console's interrupt adds, SOFTIRQ_DEBUGKEY takes. */
+#define PENDING 16
+static unsigned char pending[PENDING];
+static unsigned int pending_head, pending_tail;
+static spinlock_t pending_lock = SPINLOCK_INIT;
 
 void register_debugkey(unsigned char key, debugkey_fn fn, const char *desc)
 {
     keys[key].fn = fn;
     keys[key].desc = desc;
+    keys[key].deferred = false;
+}
+
+void register_debugkey_deferred(unsigned char key, debugkey_fn fn, const char *desc)
+{
+    register_debugkey(key, fn, desc);
+    keys[key].deferred = true;
 }
 
 void handle_debugkey(unsigned char key)
 {
-    if (keys[key].fn)
+    if (!keys[key].fn) {
+        if (key >= ' ' && key < 0x7f)
+            printk("'%c' pressed: no such debug key ('h' lists them)", key);
+        return;
+    }
+    if (!keys[key].deferred) {
         keys[key].fn(key);
-    else if (key >= ' ' && key < 0x7f)
-        printk("'%c' pressed: no such debug key ('h' lists them)", key);
+        return;
+    }
+    unsigned long f = spin_lock_irqsave(&pending_lock);
+    if (pending_head - pending_tail < PENDING)
+        pending[pending_head++ % PENDING] = key;
+    spin_unlock_irqrestore(&pending_lock, f);
+    raise_softirq(smp_processor_id(), SOFTIRQ_DEBUGKEY);
+}
+
+void debugkeys_run_deferred(void)
+{
+    for (;;) {
+        unsigned long f = spin_lock_irqsave(&pending_lock);
+        if (pending_tail == pending_head) {
+            spin_unlock_irqrestore(&pending_lock, f);
+            return;
+        }
+        unsigned char key = pending[pending_tail++ % PENDING];
+        spin_unlock_irqrestore(&pending_lock, f);
+        keys[key].fn(key);
+    }
 }
 
 static void key_help(unsigned char k)

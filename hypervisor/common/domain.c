@@ -683,4 +683,8 @@ static void key_domains(unsigned char k)
     }
 }
 
-void domain_debugkeys_init(void) { register_debugkey('q', key_domains, "domains and vCPUs; frame ownership check"); }
+/* Deferred: the references it takes may be the last ones, and destroying a domain is no work for an interrupt. */
+void domain_debugkeys_init(void)
+{
+    register_debugkey_deferred('q', key_domains, "domains and vCPUs; frame ownership check");
+}

@@ -20,6 +20,7 @@
 #include <vesta/pv.h>
 #include <vesta/sched.h>
 #include <vesta/setup.h>
+#include <vesta/softirq.h>
 #include <vesta/sysctl.h>
 #include <vesta/x86.h>
 
@@ -30,13 +31,6 @@
 static struct timer slice_timer[MAX_CPUS];
 static unsigned int vcpus_placed[MAX_CPUS]; /* vCPUs pinned to each CPU, for placement */
 static spinlock_t placement_lock = SPINLOCK_INIT;
-
-void raise_softirq(unsigned int cpu, unsigned int nr)
-{
-    __atomic_or_fetch(&percpu[cpu]->softirq_pending, 1u << nr, __ATOMIC_SEQ_CST);
-    if (cpu != smp_processor_id())
-        smp_send_event_check(cpu);
-}
 
 static void slice_expired(void *data)
 {
@@ -281,8 +275,9 @@ long sched_domctl(struct xen_domctl *op, struct domain *d)
 
 /* ---- Switching. */
 
-/* Picks what runs next on this CPU and switches to it. Returns only if the current vCPU keeps running. */
-static void schedule(void)
+/* Picks what runs next on this CPU and switches to it (SOFTIRQ_SCHEDULE). Returns only if the current vCPU keeps
+ * running. */
+void schedule(void)
 {
     struct percpu *pc = this_cpu();
     unsigned long f = spin_lock_irqsave(&pc->runq_lock);
@@ -334,14 +329,6 @@ void context_switch_done(struct vcpu *prev)
         vcpu_wake(prev);
 }
 
-void sched_softirq(void)
-{
-    struct percpu *pc = this_cpu();
-    if (__atomic_fetch_and(&pc->softirq_pending, ~(1u << SOFTIRQ_SCHEDULE), __ATOMIC_SEQ_CST) &
-        (1u << SOFTIRQ_SCHEDULE))
-        schedule();
-}
-
 __noreturn void sched_run(void)
 {
     struct percpu *pc = this_cpu();
@@ -350,7 +337,7 @@ __noreturn void sched_run(void)
         if (pc->softirq_pending || pc->runq) {
             local_irq_enable();
             __atomic_or_fetch(&pc->softirq_pending, 1u << SOFTIRQ_SCHEDULE, __ATOMIC_SEQ_CST);
-            sched_softirq();
+            do_softirq();
             continue;
         }
         /* Nothing to run: scrub a batch of free memory, then look again; halt once all of it is known zero. */

@@ -32,10 +32,14 @@ long console_read_input(uint64_t guest_buf, uint64_t count); /* bytes copied, or
 struct xen_sysctl_readconsole;
 long console_read_ring(struct xen_sysctl_readconsole *op);   /* sysctl readconsole: 0 or -EFAULT */
 
-/* Debug keys: single characters typed on the console, each bound to a handler like Xen's. */
+/* Debug keys: single characters typed on the console, each bound to a handler like Xen's. Most run at once, in
+ * the console's interrupt, so that they answer even when the CPUs are stuck; a deferred one (it takes locks or
+ * references whose release may do real work) runs soon after from SOFTIRQ_DEBUGKEY, as Xen's tasklet keys do. */
 typedef void (*debugkey_fn)(unsigned char key);
 void register_debugkey(unsigned char key, debugkey_fn fn, const char *desc);
+void register_debugkey_deferred(unsigned char key, debugkey_fn fn, const char *desc);
 void handle_debugkey(unsigned char key);
+void debugkeys_run_deferred(void);
 void debugkeys_init(void);
 
 #endif

@@ -73,6 +73,5 @@ static inline struct cpu_info *get_cpu_info(void)
 static inline unsigned int smp_processor_id(void) { return get_cpu_info()->cpu; }
 static inline struct percpu *this_cpu(void) { return get_cpu_info()->pc; }
 
-#define SOFTIRQ_TIMER 0
 
 #endif

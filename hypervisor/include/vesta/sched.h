@@ -13,6 +13,7 @@
 #ifndef VESTA_SCHED_H
 #define VESTA_SCHED_H
 
+#include <vesta/softirq.h>
 #include <vesta/types.h>
 
 struct vcpu;
@@ -49,10 +50,8 @@ void sched_vcpu_removed(struct vcpu *v); /* v destroyed: uncount it */
 void vcpu_move(struct vcpu *v, unsigned int cpu); /* v paused: pin it to another CPU */
 void sched_init_cpu(unsigned int cpu);
 __noreturn void sched_run(void);         /* the idle loop: runs vCPUs when there are any */
-void sched_softirq(void);                /* called on the way back to a guest */
-void raise_softirq(unsigned int cpu, unsigned int nr);
+void schedule(void);                     /* SOFTIRQ_SCHEDULE (vesta/softirq.h) */
 void context_switch_done(struct vcpu *prev); /* arch: prev's state is saved, it may run elsewhere or be read */
 void vcpu_sync_execstate(struct vcpu *v);    /* arch: state its CPU holds lazily (FPU) back into v */
-#define SOFTIRQ_SCHEDULE 1
 
 #endif

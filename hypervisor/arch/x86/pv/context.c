@@ -379,7 +379,7 @@ void pv_exit_work(struct cpu_regs *regs)
         local_irq_disable();
         if (pc->softirq_pending) {
             local_irq_enable();
-            sched_softirq();
+            do_softirq();
             continue;
         }
         struct vcpu *v = pc->curr;
