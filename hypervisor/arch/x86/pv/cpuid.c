@@ -161,7 +161,9 @@ static void build_host_policy(void)
     uint32_t *fs = host_fs;
     cpu_policy_get_featureset(p, fs);
     featureset_clamp_known(fs);
-    fs_clear(fs, F_1D_SEP); /* SYSENTER is not usable from 64-bit PV */
+    /* SEP stays: the CPU has SYSENTER (usable outside long mode), and physinfo's hw_cap must say what the machine
+     * has. Xen clears it on AMD, which leaves libvirt no CPU model to name a TCG host with (every model needs VME
+     * or SEP). Guests never see it: the PV policies drop it below. */
     if (amd) {
         fs_clear(fs, F_1D_PBE); /* aliases 3DNow! on AMD */
         if (lfence)
@@ -226,6 +228,7 @@ static void build_pv_max_policy(void)
     fs_set(fs, X86_FEAT_CMP_LEGACY);
     guest_feature_adjustments(fs);
     fs_clear(fs, X86_FEAT_XSAVE); /* Vesta: FXSAVE-only FPU context (see the top of this file) */
+    fs_clear(fs, F_1D_SEP);       /* Vesta has no SYSENTER entry path for guests */
     featureset_sanitise(fs);
     cpu_policy_set_featureset(p, fs);
     memset(p->xstate, 0, sizeof(p->xstate));
