@@ -7,7 +7,8 @@ LD      := ld
 OBJCOPY := objcopy
 NM      := nm
 
-VERSION := 0.1
+# The one version: the hypervisor reports it (boot banner, XENVER_changeset) and the Debian package carries it.
+VERSION := $(shell cat VERSION)
 
 HV_DIR  := hypervisor
 HV_C    := $(shell find $(HV_DIR) -name '*.c' | sort)
@@ -30,7 +31,7 @@ HV_ASFLAGS := -D__ASSEMBLER__ -nostdinc -I$(HV_DIR)/include -MMD -MP
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --build-id=none \
 	--no-warn-rwx-segments
 
-.PHONY: all clean test unit run bench
+.PHONY: all clean test unit run bench FORCE
 all: $(BUILD)/vesta.elf $(BUILD)/vesta-syms
 
 Q := $(if $(V),,@)
@@ -72,6 +73,13 @@ $(BUILD)/vesta-syms: $(HV_OBJS) $(BUILD)/symtab.o $(BUILD)/vesta.lds $(BUILD)/ve
 
 $(BUILD)/vesta.elf: $(BUILD)/vesta-syms
 	$(OBJCOPY) --strip-all $< $@
+
+# The objects that print VESTA_VERSION are rebuilt when it changes (`make VERSION=...`); the stamp is
+# rewritten only when its content differs, so an unchanged version rebuilds nothing.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(BUILD)/$(HV_DIR)/common/version.o $(BUILD)/$(HV_DIR)/common/setup.o: $(BUILD)/version.stamp
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 
