@@ -46,7 +46,8 @@ else
   {
     echo "vesta ($version) UNRELEASED; urgency=medium"
     echo
-    echo "  * Local build from git $rev; the changes since $top are in the git log."
+    echo "  * Local build from git $rev."
+    echo "    The changes since $top are in the git log."
     echo
     echo " -- $maint  $(date -u -R -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")"
     echo
