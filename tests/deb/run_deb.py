@@ -8,7 +8,7 @@ usage: run_deb.py [--keep] [--boot]
 2. Checks the package: control fields, the exact file list with modes and owners, conffiles, md5sums, the
    changelog's version, the packaged image (the gunzipped file is build/vesta.elf, GRUB's grub-file sees a
    multiboot2 image, it reports the package's version), and that scripts/mkdeb.sh refuses a wrong version.
-3. lintian: no error and no warning.
+3. lintian: no error and no warning, for the package and for the local build.
 4. The GRUB generator, run by the real grub-mkconfig of grub-common (with GRUB's own 00_header and 10_linux when
    the host has them) over a fake /boot and /etc/default in a private mount namespace. Only grub-probe and
    grub-mkrelpath, which look at real disks, are replaced by stubs that describe one ext4 partition. The
@@ -203,7 +203,7 @@ def mkdeb_refusals(work):
 # 3. lintian.
 # ---------------------------------------------------------------------------------------------------------------
 
-def lintian(deb):
+def lintian(deb, what="the package"):
     if not shutil.which("lintian"):
         check("lintian is installed (scripts/install-deps.sh)", False)
         return
@@ -213,8 +213,8 @@ def lintian(deb):
         print("  lintian: " + t)
     errors = [t for t in tags if t.startswith("E: ")]
     warnings = [t for t in tags if t.startswith("W: ")]
-    check("lintian: %d errors, %d warnings (%d info/pedantic tags)" %
-          (len(errors), len(warnings), len(tags) - len(errors) - len(warnings)),
+    check("lintian, %s: %d errors, %d warnings (%d info/pedantic tags)" %
+          (what, len(errors), len(warnings), len(tags) - len(errors) - len(warnings)),
           not errors and not warnings and r.returncode == 0, r.stdout[-1500:])
 
 
@@ -686,6 +686,8 @@ def main():
         ex = inspect_package(deb, version, work)
         mkdeb_refusals(work)
         lintian(deb)
+        if up_deb:
+            lintian(up_deb, "a local build (changelog entry added by mkdeb.sh)")
         if ex:
             up_image = None
             if up_deb:
