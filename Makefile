@@ -1,5 +1,6 @@
 # Vesta: `make` builds build/vesta.elf (the bootable image) and build/vesta-syms (unstripped, for gdb).
 # `make test` runs every test; `make run` boots the demo in QEMU; `make bench` compares against real Xen.
+# `make deb` builds the Debian package build/vesta_<version>_amd64.deb (docs/debian.md).
 
 BUILD   ?= build
 CC      := gcc
@@ -7,7 +8,8 @@ LD      := ld
 OBJCOPY := objcopy
 NM      := nm
 
-VERSION := 0.1
+# The one version: the hypervisor reports it (boot banner, XENVER_changeset) and the Debian package carries it.
+VERSION := $(shell cat VERSION)
 
 HV_DIR  := hypervisor
 HV_C    := $(shell find $(HV_DIR) -name '*.c' | sort)
@@ -30,7 +32,7 @@ HV_ASFLAGS := -D__ASSEMBLER__ -nostdinc -I$(HV_DIR)/include -MMD -MP
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --build-id=none \
 	--no-warn-rwx-segments
 
-.PHONY: all clean test unit run bench
+.PHONY: all clean test unit run bench deb FORCE
 all: $(BUILD)/vesta.elf $(BUILD)/vesta-syms
 
 Q := $(if $(V),,@)
@@ -72,6 +74,18 @@ $(BUILD)/vesta-syms: $(HV_OBJS) $(BUILD)/symtab.o $(BUILD)/vesta.lds $(BUILD)/ve
 
 $(BUILD)/vesta.elf: $(BUILD)/vesta-syms
 	$(OBJCOPY) --strip-all $< $@
+
+# The objects that print VESTA_VERSION are rebuilt when it changes (`make deb VERSION=...`); the stamp is
+# rewritten only when its content differs, so an unchanged version rebuilds nothing.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(BUILD)/$(HV_DIR)/common/version.o $(BUILD)/$(HV_DIR)/common/setup.o: $(BUILD)/version.stamp
+
+DEB := $(BUILD)/vesta_$(VERSION)_amd64.deb
+deb: $(DEB)
+$(DEB): $(BUILD)/vesta.elf scripts/mkdeb.sh $(wildcard packaging/debian/*) docs/debian.md
+	bash scripts/mkdeb.sh $(VERSION) $(BUILD)/vesta.elf $@
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 

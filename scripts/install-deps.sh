@@ -10,11 +10,15 @@ set -euo pipefail
 # busybox-static is the userland for the dom0 initrd; cpio+gzip pack initrds;
 # gzip also unpacks xen.gz (fetch-xen.sh); xz-utils/zstd so dpkg-deb can
 # unpack any compression Debian uses for .deb members.
+# `make deb` needs only dpkg-deb and dpkg-parsechangelog (dpkg, and dpkg-dev
+# from build-essential); its test (tests/deb) adds lintian, grub-common's
+# grub-mkconfig, and busybox-static as the shell of a throw-away dpkg root.
 PKGS=(
   build-essential gcc make binutils python3
   qemu-system-x86
   grub-pc-bin grub-common xorriso mtools
   busybox-static cpio gzip xz-utils zstd
+  lintian
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: install deps, build, run unit tests and QEMU system tests, and
-# close with one line "N passed, N failed" summing both suites.
+# `make test`: install deps, build, run unit tests, the Debian package tests and
+# the QEMU suites, and close with one line "N passed, N failed" summing them all.
 # Exit 1 on any failure (including a failed build or a suite that crashed
 # before printing its summary).
 # Extra system-test arguments (e.g. a name filter) can be passed in
@@ -39,6 +39,11 @@ echo "== unit tests"
 make -C tests/unit run 2>&1 | tee build/test-logs/unit.out
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 add_summary build/test-logs/unit.out "unit tests"
+
+echo "== Debian package: make deb, lintian, the GRUB generator under grub-mkconfig, dpkg --root install/upgrade/purge"
+python3 tests/deb/run_deb.py 2>&1 | tee build/test-logs/deb.out
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+add_summary build/test-logs/deb.out "Debian package tests"
 
 echo "== system tests"
 # shellcheck disable=SC2086  # word splitting of the extra args is wanted
