@@ -473,10 +473,17 @@ def sc_density(d, r):
 def sc_dom0_health(d, r):
     """Runs last: dom0's kernel log must show no user-space crash (segfault, general protection, abort) and no
     kernel warning; a toolstack process that died would otherwise only show up as some other scenario's
-    failure."""
+    failure. On the reference hypervisor user-space crashes are reported, not counted: Debian's Xen 4.17 under
+    QEMU's TCG corrupts dom0's user space now and then (see main), which says nothing about the ABI."""
     out = d.out("dmesg | grep -E 'segfault|general protection|traps:|BUG|WARNING|Oops|xen:.*(fail|error)'")
-    r.check("dom0-health", not out.strip(), "no user-space crash or kernel warning in dom0's log" if not out.strip()
-            else f"dom0 log: {' | '.join(out.splitlines()[:6])}")
+    lines = out.strip().splitlines()
+    if not r.vesta:
+        user = [l for l in lines if re.search(r"segfault|general protection|traps:", l)]
+        if user:
+            print(f"  note: {len(user)} user-space crash(es) in dom0 on the reference hypervisor: {user[:3]}")
+        lines = [l for l in lines if l not in user]
+    r.check("dom0-health", not lines, "no user-space crash or kernel warning in dom0's log" if not lines
+            else f"dom0 log: {' | '.join(lines[:6])}")
 
 
 # ---- isolation, robustness and bad input (issue 9) ---------------------------------------------------------
