@@ -210,16 +210,6 @@ static long op_settimeoffset(struct xen_domctl *op, struct domain *d)
 
 /* ---- vCPUs. */
 
-/* One past the highest CPU number (Xen's nr_cpu_ids): how wide the maps the toolstack gets are. */
-static unsigned int nr_cpu_ids(void)
-{
-    unsigned int n = 0;
-    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
-        if (percpu[cpu])
-            n = cpu + 1;
-    return n;
-}
-
 static struct vcpu *domain_vcpu(const struct domain *d, uint32_t id)
 {
     return id < d->max_vcpus ? __atomic_load_n(&d->vcpus[id], __ATOMIC_ACQUIRE) : NULL;

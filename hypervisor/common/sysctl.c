@@ -44,16 +44,6 @@ static int copy_field_back(uint64_t uop, size_t offset, const void *src, size_t 
 
 /* ---- CPUs ---- */
 
-/* One past the highest logical CPU number that exists (Xen's nr_cpu_ids): map widths are based on it. */
-static unsigned int nr_cpu_ids(void)
-{
-    unsigned int n = 0;
-    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
-        if (percpu[cpu])
-            n = cpu + 1;
-    return n;
-}
-
 static void online_cpus(uint64_t bits[CPUMASK_WORDS])
 {
     struct cpumask m;

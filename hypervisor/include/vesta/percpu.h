@@ -64,6 +64,16 @@ extern struct percpu *percpu[MAX_CPUS];
 extern unsigned int nr_cpus_online;
 extern unsigned int nr_cpus_possible;
 
+/* One past the highest CPU number that exists (Xen's nr_cpu_ids): how wide the CPU maps the toolstack gets are. */
+static inline unsigned int nr_cpu_ids(void)
+{
+    unsigned int n = 0;
+    for (unsigned int cpu = 0; cpu < MAX_CPUS; cpu++)
+        if (percpu[cpu])
+            n = cpu + 1;
+    return n;
+}
+
 static inline struct cpu_info *get_cpu_info(void)
 {
     unsigned long sp;
