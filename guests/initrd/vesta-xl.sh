@@ -76,17 +76,23 @@ vx_settle() {
     echo "VX free $(vx_free) after $(vx_since "$_t0")"
 }
 
-# vx_cycles N CFG: N times create a domain from CFG named cyc, wait for its banner, destroy it.
+# vx_median FILE: the median of the numbers in FILE, one a line.
+vx_median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# vx_cycles N CFG: N times create a domain from CFG named cyc, wait for its banner, destroy it. Also prints the
+# median times of `xl create` and of `xl destroy` (of the running domain).
 vx_cycles() {
-    local _ok _bad _t0 _i
+    local _ok _bad _t0 _t _i
     _ok=0 _bad=0
-    rm -f "$(vx_log cyc)"
+    rm -f "$(vx_log cyc)" /tmp/vx-cyc.create /tmp/vx-cyc.destroy
     _t0=$(vx_now)
     _i=0
     while [ $_i -lt "$1" ]; do
         _i=$((_i + 1))
-        if xl create -q "$2" 'name="cyc"' >/tmp/vx-cyc.err 2>&1 && vx_wait cyc "VESTA-TINY: up" 60 $_i >/dev/null &&
-            xl destroy cyc >>/tmp/vx-cyc.err 2>&1; then
+        _t=$(vx_now)
+        if xl create -q "$2" 'name="cyc"' >/tmp/vx-cyc.err 2>&1 && echo "$(vx_since "$_t")" >>/tmp/vx-cyc.create &&
+            vx_wait cyc "VESTA-TINY: up" 60 $_i >/dev/null && _t=$(vx_now) &&
+            xl destroy cyc >>/tmp/vx-cyc.err 2>&1 && echo "$(vx_since "$_t")" >>/tmp/vx-cyc.destroy; then
             _ok=$((_ok + 1))
         else
             _bad=$((_bad + 1))
@@ -94,7 +100,8 @@ vx_cycles() {
             xl destroy cyc >/dev/null 2>&1
         fi
     done
-    echo "VX cycles ok=$_ok failed=$_bad banners=$(vx_count cyc 'VESTA-TINY: up') secs=$(vx_since "$_t0")"
+    echo "VX cycles ok=$_ok failed=$_bad banners=$(vx_count cyc 'VESTA-TINY: up') secs=$(vx_since "$_t0")" \
+        "create_median=$(vx_median /tmp/vx-cyc.create) destroy_median=$(vx_median /tmp/vx-cyc.destroy)"
 }
 
 # vx_density MAX CFG: creates domains d1, d2, ... from CFG until MAX exist or xl create fails (out of memory).

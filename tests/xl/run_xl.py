@@ -439,6 +439,8 @@ def sc_cycles(d, r):
     if f:
         r.figure("cycles_secs", f["secs"], "s")
         r.figure("cycle_leak", (before - after) if after is not None else "?", "MiB")
+        r.figure("cycles_create_median_tiny", f.get("create_median", "?"), "s")
+        r.figure("cycles_destroy_median_tiny", f.get("destroy_median", "?"), "s")
     if r.hv_check:
         post = r.hv_check(d)
         r.check("cycles-hv-frames", pre == post, f"hypervisor frame count {pre} -> {post}")
