@@ -58,9 +58,11 @@ vx_timed() {
 
 # vx_gone NAME [SECONDS]: until no domain is called NAME.
 vx_gone() {
-    local _t0
+    local _t0 _l
     _t0=$(vx_now)
-    while xl domid "$1" >/dev/null 2>&1; do
+    # Gone means a successful `xl list` without it: a failing `xl domid` could also be xl itself failing (on the
+    # reference, Xen under TCG sometimes crashes dom0 processes).
+    while ! _l=$(xl list 2>/dev/null) || echo "$_l" | grep -q "^$1 "; do
         [ "$(vx_since "$_t0" | cut -d. -f1)" -lt "${2:-60}" ] || { echo "VX still-there $1"; return 1; }
         sleep 0.2
     done
